@@ -1,0 +1,58 @@
+# Tollgate: `make run` sets up and serves; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TOLLGATE_HOST ?= 127.0.0.1
+TOLLGATE_PORT ?= 8000
+TOLLGATE_WORKERS ?= 1
+export TOLLGATE_HOST TOLLGATE_PORT
+
+.PHONY: run setup serve test lint format bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
+
+run: setup serve
+
+serve:
+	$(BIN)/gunicorn gateway.asgi:application \
+		--worker-class uvicorn_worker.UvicornWorker \
+		--workers $(TOLLGATE_WORKERS) \
+		--bind $(TOLLGATE_HOST):$(TOLLGATE_PORT) \
+		--access-logfile - --graceful-timeout 30 --timeout 0
+
+# Debian's Chromium for the browser tests; Playwright never downloads a browser of its own.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gateway.crypto import decrypt_secret, mask_secret
+
+
+class ChannelType(models.TextChoices):
+    OPENAI = "openai", _("OpenAI-compatible")
+
+
+class ChannelStatus(models.TextChoices):
+    ENABLED = "enabled", _("Enabled")
+    DISABLED = "disabled", _("Disabled")
+    AUTO_DISABLED = "auto_disabled", _("Auto-disabled")
+
+
+def default_groups() -> list[str]:
+    return ["default"]
+
+
+class Channel(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    type = models.CharField(
+        _("type"), max_length=20, choices=ChannelType.choices, default=ChannelType.OPENAI
+    )
+    base_url = models.CharField(_("API address"), max_length=500)
+    # Fernet ciphertext; the plaintext never touches the database.
+    key_encrypted = models.TextField()
+    key_mask = models.CharField(max_length=20, default="")
+    model_names = models.JSONField(_("models"), default=list)
+    groups = models.JSONField(_("groups"), default=default_groups)
+    weight = models.PositiveIntegerField(_("weight"), default=1)
+    priority = models.IntegerField(_("priority"), default=0)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ENABLED
+    )
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    model_mapping = models.JSONField(_("model mapping"), default=dict)
+    test_model = models.CharField(_("test model"), max_length=200, blank=True, default="")
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_response_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def api_key(self) -> str:
+        return decrypt_secret(self.key_encrypted)
+
+    @property
+    def masked_key(self) -> str:
+        return self.key_mask or mask_secret(self.api_key)
+
+    @property
+    def effective_test_model(self) -> str:
+        return self.test_model or (self.model_names[0] if self.model_names else "")
+
+    def upstream_model(self, requested: str) -> str:
+        return self.model_mapping.get(requested, requested)
+
+    def serves(self, model: str) -> bool:
+        return model in self.model_names or model in self.model_mapping

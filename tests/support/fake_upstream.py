@@ -1,0 +1,253 @@
+"""A fake OpenAI-compatible upstream: a real HTTP server on 127.0.0.1 that records requests.
+
+It answers like OpenAI: chat completions (JSON or SSE), completions, embeddings, models, and
+echoes any other POST (JSON or multipart) so tests can see exactly what the gateway forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.servers import serve_asgi
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeUpstream:
+    name: str = "upstream"
+    api_key: str = "sk-upstream-test-key-0123456789abcdef"
+    models: list[str] = field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
+    stream_chunks: int = 3
+    # (status, JSON body) to answer every request with instead of a success.
+    fail_with: tuple[int, Any] | None = None
+    # When set, a stream sends its first chunk, then waits for this before the rest.
+    hold_stream: threading.Event | None = None
+    requests: list[Recorded] = field(default_factory=list)
+    stream_finished: threading.Event = field(default_factory=threading.Event)
+    client_disconnected: threading.Event = field(default_factory=threading.Event)
+    base_url: str = ""
+
+    @property
+    def v1(self) -> str:
+        return self.base_url + "/v1"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.requests.append(Recorded(scope["method"], scope["path"], headers, body))
+
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            given = headers.get("authorization", "")
+            # Like some real upstreams, echo what was sent: the gateway must scrub it.
+            await _json(
+                send,
+                401,
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {given} at {self.v1}",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
+            return
+        if self.fail_with is not None:
+            status, payload = self.fail_with
+            await _json(send, status, payload)
+            return
+
+        path = scope["path"]
+        if scope["method"] == "GET" and path == "/v1/models":
+            await _json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 1700000000, "owned_by": self.name}
+                        for m in self.models
+                    ],
+                },
+            )
+            return
+        is_json = headers.get("content-type", "").startswith("application/json")
+        payload = json.loads(body) if is_json and body else {}
+        model = payload.get("model", "")
+        if path == "/v1/chat/completions" and payload.get("stream"):
+            await self._stream_chat(send, receive, model, payload)
+        elif path == "/v1/chat/completions":
+            await _json(
+                send,
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 1700000000,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"hello from {self.name}"},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+                },
+            )
+        elif path == "/v1/completions":
+            await _json(
+                send,
+                200,
+                {
+                    "id": "cmpl-1",
+                    "object": "text_completion",
+                    "created": 1700000000,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "text": f"completed by {self.name}",
+                            "finish_reason": "stop",
+                            "logprobs": None,
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5},
+                },
+            )
+        elif path == "/v1/embeddings":
+            inputs = payload.get("input")
+            count = len(inputs) if isinstance(inputs, list) else 1
+            await _json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "model": model,
+                    "data": [
+                        {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                        for i in range(count)
+                    ],
+                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                },
+            )
+        else:
+            await _json(
+                send,
+                200,
+                {
+                    "echo_path": path,
+                    "model": model,
+                    "content_type": headers.get("content-type"),
+                    "body_bytes": len(body),
+                    "upstream": self.name,
+                },
+            )
+
+    async def _stream_chat(self, send: Any, receive: Any, model: str, payload: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                ],
+            }
+        )
+        for index in range(self.stream_chunks):
+            chunk = {
+                "id": "chatcmpl-s",
+                "object": "chat.completion.chunk",
+                "created": 1700000000,
+                "model": model,
+                "choices": [
+                    {"index": 0, "delta": {"content": f"part{index} "}, "finish_reason": None}
+                ],
+            }
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
+                }
+            )
+            if index == 0 and self.hold_stream is not None:
+                released = await self._wait_for_release_or_disconnect(receive)
+                if not released:
+                    return
+        usage = {
+            "id": "chatcmpl-s",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        if (payload.get("stream_options") or {}).get("include_usage"):
+            usage["usage"] = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+        await send(
+            {
+                "type": "http.response.body",
+                "more_body": True,
+                "body": b"data: " + json.dumps(usage).encode() + b"\n\n",
+            }
+        )
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+        self.stream_finished.set()
+
+    async def _wait_for_release_or_disconnect(self, receive: Any) -> bool:
+        assert self.hold_stream is not None
+        released = asyncio.ensure_future(asyncio.to_thread(self.hold_stream.wait, 30))
+        disconnect = asyncio.ensure_future(receive())
+        done, _ = await asyncio.wait({released, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+        if disconnect in done:
+            self.client_disconnected.set()
+            self.hold_stream.set()  # lets the waiting thread end
+            return False
+        disconnect.cancel()
+        return True
+
+
+async def _json(send: Any, status: int, payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextmanager
+def running_upstream(**options: Any) -> Iterator[FakeUpstream]:
+    upstream = FakeUpstream(**options)
+    with serve_asgi(upstream) as base_url:
+        upstream.base_url = base_url
+        yield upstream
