@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 
 from channels_admin.models import Channel
 from channels_admin.services import channel_record_test
-from gateway.relay.errors import scrub, upstream_error_message
+from gateway.relay.errors import scrub, secrets_of, upstream_error_message
 from gateway.relay.upstream import get_client
 
 TEST_PROMPT = "Say hi."
@@ -51,12 +51,12 @@ async def _call_upstream(channel: Channel, api_key: str) -> tuple[bool, int, str
         return False, elapsed, f"The upstream did not answer within {TEST_TIMEOUT_SECONDS:g}s."
     except httpx.HTTPError as exc:
         elapsed = int((time.perf_counter() - started) * 1000)
-        reason = scrub(str(exc) or type(exc).__name__, [api_key, channel.base_url])
+        reason = scrub(str(exc) or type(exc).__name__, secrets_of(api_key, channel.base_url))
         return False, elapsed, f"Could not reach the upstream: {reason}"
     elapsed = int((time.perf_counter() - started) * 1000)
     if response.status_code != 200:
         message = upstream_error_message(response.status_code, response.content)
-        return False, elapsed, scrub(message, [api_key, channel.base_url])
+        return False, elapsed, scrub(message, secrets_of(api_key, channel.base_url))
     try:
         choices = response.json()["choices"]
         if not isinstance(choices, list):
@@ -110,11 +110,11 @@ async def fetch_upstream_models(base_url: str, api_key: str) -> list[str]:
             timeout=TEST_TIMEOUT_SECONDS,
         )
     except httpx.HTTPError as exc:
-        reason = scrub(str(exc) or type(exc).__name__, [api_key, base_url])
+        reason = scrub(str(exc) or type(exc).__name__, secrets_of(api_key, base_url))
         raise UpstreamModelsError(f"Could not reach the upstream: {reason}") from None
     if response.status_code != 200:
         message = upstream_error_message(response.status_code, response.content)
-        raise UpstreamModelsError(scrub(message, [api_key, base_url]))
+        raise UpstreamModelsError(scrub(message, secrets_of(api_key, base_url)))
     try:
         data = response.json()["data"]
         return sorted({item["id"] for item in data if isinstance(item.get("id"), str)})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from urllib.parse import urlsplit
+
 import orjson
 
 # Status -> the `type` OpenAI uses for it.
@@ -33,10 +35,16 @@ def error_body(
     )
 
 
+def secrets_of(api_key: str, base_url: str) -> list[str]:
+    """What must never leave the gateway about a channel: its key and where it lives."""
+    parts = urlsplit(base_url)
+    return [api_key, base_url, parts.netloc, parts.hostname or ""]
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Replace each secret (a channel key, a base URL and its host) by a neutral word."""
     for secret in secrets:
-        if secret and len(secret) >= 4:
+        if secret and len(secret) >= 4 and secret in text:
             text = text.replace(secret, "[redacted]")
     return text
 
