@@ -8,6 +8,8 @@ path does not need. The admin pages and the admin API keep the whole Django stac
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -17,13 +19,20 @@ django_application = get_asgi_application()
 
 from gateway.relay.app import RelayApp  # noqa: E402  (needs Django set up first)
 
-relay_application = RelayApp()
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-async def application(scope, receive, send):  # type: ignore[no-untyped-def]
-    if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
-        await relay_application(scope, receive, send)
-    elif scope["type"] == "lifespan":
-        await relay_application.lifespan(scope, receive, send)
-    else:
-        await django_application(scope, receive, send)
+def build_application(relay: RelayApp) -> ASGIApp:
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
+            await relay(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            # Django's handler does not speak lifespan; the relay uses it to warm up and close.
+            await relay.lifespan(scope, receive, send)
+        else:
+            await django_application(scope, receive, send)
+
+    return application
+
+
+application = build_application(RelayApp())

@@ -155,6 +155,8 @@ UPSTREAM_READ_TIMEOUT = env_float("TOLLGATE_UPSTREAM_READ_TIMEOUT", 600.0)
 UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, minimum=1)
 # Further channels tried when one fails before any byte reached the client.
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)
+# Take a channel out of rotation when its upstream refuses the key (HTTP 401).
+RELAY_AUTO_DISABLE = env_bool("TOLLGATE_AUTO_DISABLE", True)
 # Honour X-Forwarded-For for the client IP only behind a proxy you run.
 TRUST_X_FORWARDED_FOR = env_bool("TOLLGATE_TRUST_X_FORWARDED_FOR", False)
 MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)

@@ -41,3 +41,64 @@ async def close_client() -> None:
     entry = _clients.pop(id(loop), None)
     if entry is not None:
         await entry[1].aclose()
+
+
+# Never forwarded upstream: hop-by-hop headers, the client's credentials and cookies, and
+# the framing that httpx computes itself.
+_DROP_REQUEST_HEADERS = frozenset(
+    {
+        b"host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"content-length",
+        b"authorization",
+        b"x-api-key",
+        b"api-key",
+        b"cookie",
+        b"accept-encoding",
+        b"x-request-id",
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-real-ip",
+        b"forwarded",
+    }
+)
+
+# Only these upstream response headers reach the client: the rest may name the upstream's
+# organisation, its rate limits for our key, or its cookies.
+PASSED_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-disposition",
+        "openai-processing-ms",
+        "openai-version",
+        "retry-after",
+    }
+)
+
+
+def upstream_headers(
+    client_headers: list[tuple[bytes, bytes]], api_key: str, request_id: str
+) -> list[tuple[bytes, bytes]]:
+    headers = [(name, value) for name, value in client_headers if name not in _DROP_REQUEST_HEADERS]
+    headers.append((b"authorization", b"Bearer " + api_key.encode()))
+    headers.append((b"x-request-id", request_id.encode()))
+    # Identity: SSE must not be compressed, and a renamed model means reading the body.
+    headers.append((b"accept-encoding", b"identity"))
+    return headers
+
+
+def client_response_headers(upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.encode(), value.encode("latin-1"))
+        for name, value in upstream.items()
+        if name in PASSED_RESPONSE_HEADERS
+    ]

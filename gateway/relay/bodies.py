@@ -1,0 +1,108 @@
+"""Reading the model a request names, and swapping it for the upstream's name.
+
+Bodies are passed through as they came; only the model name changes, and only when a
+mapping renames it (JSON is then re-encoded, multipart is spliced byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import orjson
+
+
+class BodyError(ValueError):
+    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
+
+
+@dataclass(slots=True)
+class ParsedBody:
+    model: str | None
+    stream: bool
+    # For JSON bodies, the decoded object (re-encoded only if the model is renamed).
+    payload: dict | None = None
+    # For multipart bodies, where the model's value sits: body[start:end].
+    model_span: tuple[int, int] | None = None
+
+
+_BOUNDARY = re.compile(rb'boundary="?([^";]+)"?', re.IGNORECASE)
+_MODEL_PART = re.compile(rb'content-disposition:[^\r\n]*\bname="model"', re.IGNORECASE)
+
+
+def parse_body(content_type: bytes, body: bytes) -> ParsedBody:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    if media_type == b"application/json" or (not media_type and body[:1] == b"{"):
+        return _parse_json(body)
+    if media_type == b"multipart/form-data":
+        return _parse_multipart(content_type, body)
+    if not body:
+        return ParsedBody(model=None, stream=False)
+    raise BodyError(
+        "Send the request body as application/json or multipart/form-data.",
+        code="unsupported_content_type",
+    )
+
+
+def _parse_json(body: bytes) -> ParsedBody:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            # orjson refuses integers beyond 64 bits that the standard library accepts.
+            payload = json.loads(body)
+        except ValueError:
+            raise BodyError("The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(payload, dict):
+        raise BodyError("The request body must be a JSON object.", code="invalid_json")
+    model = payload.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BodyError("`model` must be a string.", code="invalid_model", param="model")
+    return ParsedBody(model=model, stream=payload.get("stream") is True, payload=payload)
+
+
+def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        raise BodyError("The multipart body has no boundary.", code="invalid_multipart")
+    delimiter = b"--" + found.group(1)
+    position = 0
+    while True:
+        start = body.find(delimiter, position)
+        if start < 0:
+            return ParsedBody(model=None, stream=False)
+        headers_start = start + len(delimiter)
+        if body[headers_start : headers_start + 2] == b"--":
+            return ParsedBody(model=None, stream=False)
+        headers_end = body.find(b"\r\n\r\n", headers_start)
+        if headers_end < 0:
+            raise BodyError("The multipart body is cut short.", code="invalid_multipart")
+        value_start = headers_end + 4
+        value_end = body.find(b"\r\n" + delimiter, value_start)
+        if value_end < 0:
+            raise BodyError("The multipart body is cut short.", code="invalid_multipart")
+        if _MODEL_PART.search(body, headers_start, headers_end):
+            model = body[value_start:value_end].decode("utf-8", "replace").strip()
+            stream = b'name="stream"\r\n\r\ntrue' in body
+            return ParsedBody(model=model, stream=stream, model_span=(value_start, value_end))
+        position = value_end
+
+
+def with_model(body: bytes, parsed: ParsedBody, model: str) -> bytes:
+    """The body with its model renamed; the same bytes when nothing changes."""
+    if model == parsed.model:
+        return body
+    if parsed.payload is not None:
+        parsed.payload["model"] = model
+        try:
+            return orjson.dumps(parsed.payload)
+        except orjson.JSONEncodeError:
+            return json.dumps(parsed.payload, ensure_ascii=False).encode()
+    if parsed.model_span is not None:
+        start, end = parsed.model_span
+        return body[:start] + model.encode() + body[end:]
+    return body
