@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -95,8 +96,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file, not :memory:, so a live server thread in the tests sees the same data.
-            "TEST": {"NAME": str(DATA_DIR / "test_tollgate.sqlite3")},
+            # A file, not :memory:, so a live server thread in the tests sees the same data;
+            # one per test process, so concurrent runs do not share it.
+            "TEST": {"NAME": str(DATA_DIR / f"test_tollgate_{os.getpid()}.sqlite3")},
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -157,8 +159,6 @@ UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, mi
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)
 # Take a channel out of rotation when its upstream refuses the key (HTTP 401).
 RELAY_AUTO_DISABLE = env_bool("TOLLGATE_AUTO_DISABLE", True)
-# Honour X-Forwarded-For for the client IP only behind a proxy you run.
-TRUST_X_FORWARDED_FOR = env_bool("TOLLGATE_TRUST_X_FORWARDED_FOR", False)
 MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 # Admin uploads (audio, images) pass through the relay, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
