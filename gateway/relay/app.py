@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from gateway.relay.auth import TokenRecord, bearer_key, client_ip
+from gateway.relay.auth import TokenRecord, bearer_key
 from gateway.relay.bodies import BodyError, parse_body
 from gateway.relay.cache import RelayCache, redis_version_reader
 from gateway.relay.errors import error_body
@@ -161,10 +161,10 @@ class RelayApp:
             raise RelayError(401, "This API key is disabled.", code="token_disabled")
         if token.expires_at is not None and token.expires_at <= time.time():
             raise RelayError(401, "This API key has expired.", code="token_expired")
-        address = client_ip(
-            scope.get("client"), headers, trust_forwarded_for=settings.TRUST_X_FORWARDED_FOR
-        )
-        if not token.admits(address):
+        # uvicorn has already replaced the peer by X-Forwarded-For's client when the peer is a
+        # trusted proxy (FORWARDED_ALLOW_IPS, default 127.0.0.1), and only then.
+        client = scope.get("client")
+        if not token.admits(client[0] if client else None):
             raise RelayError(
                 403, "This API key may not be used from your address.", code="ip_not_allowed"
             )

@@ -48,17 +48,3 @@ def bearer_key(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
                 return credentials.strip()
             return None
     return None
-
-
-def client_ip(
-    client: tuple[str, int] | None,
-    headers: Sequence[tuple[bytes, bytes]],
-    *,
-    trust_forwarded_for: bool,
-) -> str | None:
-    if trust_forwarded_for:
-        for name, value in headers:
-            if name == b"x-forwarded-for":
-                # The right-most address is the one our own proxy saw; the rest is hearsay.
-                return value.decode("latin-1").split(",")[-1].strip() or None
-    return client[0] if client else None

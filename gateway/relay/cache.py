@@ -104,6 +104,7 @@ class RelayCache:
     last_used_flush_seconds: float = 30.0
     # Where the version is read: Redis when configured, else the database.
     read_version: Callable[[], Awaitable[int]] | None = None
+    clock: Callable[[], float] = time.monotonic
 
     table: RoutingTable = EMPTY_TABLE
     _version: int | None = None
@@ -117,7 +118,7 @@ class RelayCache:
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def ensure_fresh(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now < self._next_check:
             return
         if self._lock is None:
@@ -125,12 +126,12 @@ class RelayCache:
         if self._lock.locked() and self._version is not None:
             return  # another request is checking; this one may use the current table
         async with self._lock:
-            if time.monotonic() < self._next_check:
+            if self.clock() < self._next_check:
                 return
             await self._check()
 
     async def _check(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         source_version = await self._read_source_version()
         if (
             self._version is None
@@ -143,7 +144,7 @@ class RelayCache:
             self._version = version
             self._next_full_reload = now + FULL_RELOAD_SECONDS
         self._source_version = source_version
-        self._next_check = time.monotonic() + self.refresh_seconds
+        self._next_check = self.clock() + self.refresh_seconds
         if self._used and now >= self._next_flush:
             self._flush_last_used(now)
 

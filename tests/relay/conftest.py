@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from openai import OpenAI
@@ -21,6 +21,7 @@ from tokens.services import token_create
 class Gateway:
     url: str
     relay: RelayApp
+    clients: dict[str, OpenAI] = field(default_factory=dict)
 
     @property
     def v1(self) -> str:
@@ -28,6 +29,12 @@ class Gateway:
 
     def client(self, key: str, **options: object) -> OpenAI:
         return OpenAI(base_url=self.v1, api_key=key, max_retries=0, timeout=30, **options)
+
+    def cached_client(self, key: str) -> OpenAI:
+        """One client per key, kept: for tests that send many requests."""
+        if key not in self.clients:
+            self.clients[key] = self.client(key)
+        return self.clients[key]
 
 
 @pytest.fixture
@@ -38,7 +45,10 @@ def gateway(transactional_db: None) -> Iterator[Gateway]:
         rng=random.Random(1234),
     )
     with serve_asgi(build_application(relay)) as url:
-        yield Gateway(url=url, relay=relay)
+        gateway = Gateway(url=url, relay=relay)
+        yield gateway
+        for client in gateway.clients.values():
+            client.close()
 
 
 @pytest.fixture

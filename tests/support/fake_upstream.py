@@ -23,6 +23,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -56,7 +57,8 @@ class FakeUpstream:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.requests.append(Recorded(scope["method"], scope["path"], headers, body))
+        query = scope.get("query_string", b"").decode()
+        self.requests.append(Recorded(scope["method"], scope["path"], headers, body, query))
 
         if headers.get("authorization") != f"Bearer {self.api_key}":
             given = headers.get("authorization", "")

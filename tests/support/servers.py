@@ -12,7 +12,7 @@ import uvicorn
 
 
 @contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
+def serve_asgi(app: Any, **options: Any) -> Iterator[str]:
     """Yields the base URL (`http://127.0.0.1:PORT`); stops the server on exit.
 
     The socket is bound and listening before the thread starts, so clients may connect at
@@ -24,7 +24,12 @@ def serve_asgi(app: Any) -> Iterator[str]:
     sock.listen(128)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -1,0 +1,248 @@
+"""Every way a request is refused before it reaches an upstream."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import openai
+import pytest
+from django.utils import timezone
+
+from gateway.asgi import build_application
+from tests.relay.conftest import Gateway, add_channel, new_token
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.servers import serve_asgi
+from tokens.models import Token
+
+
+def chat(gateway: Gateway, key: str, model: str = "gpt-4o-mini") -> None:
+    gateway.client(key).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+def assert_openai_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["code"] == code
+    assert error["message"]
+
+
+def test_it_rejects_a_missing_key(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+
+    response = httpx.post(gateway.v1 + "/chat/completions", json={"model": "gpt-4o-mini"})
+
+    assert_openai_error(response, 401, "invalid_api_key")
+    assert response.json()["error"]["type"] == "authentication_error"
+    assert upstream.requests == []
+
+
+def test_it_rejects_an_unknown_key(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    new_token()
+    unknown = "sk-" + "x" * 48
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        chat(gateway, unknown)
+
+    assert raised.value.code == "invalid_api_key"
+    assert unknown not in str(raised.value.body)
+    assert upstream.requests == []
+
+
+def test_it_rejects_a_disabled_token(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    key = new_token(status="disabled")
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        chat(gateway, key)
+
+    assert raised.value.code == "token_disabled"
+
+
+def test_it_rejects_an_expired_token(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    key = new_token(expires_at=(timezone.now() - timedelta(minutes=1)).isoformat())
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        chat(gateway, key)
+
+    assert raised.value.code == "token_expired"
+
+
+def test_a_token_that_expires_later_works(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    key = new_token(expires_at=(timezone.now() + timedelta(days=1)).isoformat())
+
+    chat(gateway, key)
+
+    assert len(upstream.requests) == 1
+
+
+def test_it_refuses_a_model_the_token_may_not_use(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream, models=["gpt-4o-mini", "gpt-4o"])
+    key = new_token(models=["gpt-4o-mini"])
+
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        chat(gateway, key, model="gpt-4o")
+
+    assert raised.value.code == "model_not_allowed"
+    chat(gateway, key, model="gpt-4o-mini")
+    assert [r.json()["model"] for r in upstream.requests] == ["gpt-4o-mini"]
+
+
+def test_it_refuses_a_client_outside_the_allowed_addresses(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    add_channel(upstream)
+    elsewhere = new_token(allowed_ips=["10.1.0.0/16"])
+    loopback = new_token(allowed_ips=["127.0.0.0/8"])
+
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        chat(gateway, elsewhere)
+    chat(gateway, loopback)
+
+    assert raised.value.code == "ip_not_allowed"
+    assert len(upstream.requests) == 1
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    add_channel(upstream)
+    key = new_token(allowed_ips=["203.0.113.7"])
+    spoofed = {"Authorization": f"Bearer {key}", "X-Forwarded-For": "203.0.113.7"}
+    body = {"model": "gpt-4o-mini", "messages": []}
+    untrusting = build_application(gateway.relay)
+
+    # The fixture's server trusts 127.0.0.1 as a proxy (uvicorn's default): the header counts.
+    trusted = httpx.post(gateway.v1 + "/chat/completions", headers=spoofed, json=body)
+    with serve_asgi(untrusting, forwarded_allow_ips="") as url:
+        refused = httpx.post(url + "/v1/chat/completions", headers=spoofed, json=body)
+
+    assert trusted.status_code == 200
+    assert_openai_error(refused, 403, "ip_not_allowed")
+
+
+def test_an_unknown_model_is_404(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    key = new_token()
+
+    with pytest.raises(openai.NotFoundError) as raised:
+        chat(gateway, key, model="no-such-model")
+
+    assert raised.value.code == "model_not_found"
+    assert upstream.requests == []
+
+
+def test_a_model_only_disabled_channels_serve_is_503(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    add_channel(upstream, status="disabled")
+    key = new_token()
+
+    response = httpx.post(
+        gateway.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "gpt-4o-mini", "messages": []},
+    )
+
+    assert_openai_error(response, 503, "no_available_channel")
+    assert upstream.requests == []
+
+
+def test_groups_are_isolated(
+    gateway: Gateway, upstream: FakeUpstream, second_upstream: FakeUpstream
+) -> None:
+    add_channel(upstream, groups=["default"])
+    add_channel(second_upstream, groups=["vip"], models=["gpt-4o-mini", "vip-only"])
+    default_key = new_token()
+    vip_key = new_token(group="vip")
+
+    for _ in range(5):
+        chat(gateway, default_key)
+        chat(gateway, vip_key)
+    with pytest.raises(openai.NotFoundError):
+        chat(gateway, default_key, model="vip-only")
+
+    assert len(upstream.requests) == 5
+    assert len(second_upstream.requests) == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "code"),
+    [
+        (b"{not json", "application/json", "invalid_json"),
+        (b"[1, 2]", "application/json", "invalid_json"),
+        (b'{"messages": []}', "application/json", "missing_model"),
+        (b'{"model": 5}', "application/json", "invalid_model"),
+        (b"model=gpt-4o-mini", "application/x-www-form-urlencoded", "unsupported_content_type"),
+    ],
+)
+def test_it_rejects_a_bad_body(
+    gateway: Gateway, upstream: FakeUpstream, body: bytes, content_type: str, code: str
+) -> None:
+    add_channel(upstream)
+    key = new_token()
+
+    response = httpx.post(
+        gateway.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
+        content=body,
+    )
+
+    assert_openai_error(response, 400, code)
+    assert upstream.requests == []
+
+
+def test_it_rejects_a_body_over_the_limit(
+    gateway: Gateway, upstream: FakeUpstream, settings: object
+) -> None:
+    add_channel(upstream)
+    key = new_token()
+    settings.MAX_REQUEST_BYTES = 1024  # type: ignore[attr-defined]
+
+    response = httpx.post(
+        gateway.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 2000}]},
+    )
+
+    assert_openai_error(response, 413, "request_too_large")
+
+
+def test_an_unknown_get_url_is_404(gateway: Gateway, upstream: FakeUpstream) -> None:
+    key = new_token()
+
+    response = httpx.get(gateway.v1 + "/files", headers={"Authorization": f"Bearer {key}"})
+
+    assert_openai_error(response, 404, "unknown_url")
+
+
+def test_a_token_change_is_seen_by_the_next_request(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    from tokens.services import token_update
+
+    add_channel(upstream)
+    key = new_token()
+    chat(gateway, key)
+
+    token_update(token=Token.objects.get(), changes={"status": "disabled"})
+
+    with pytest.raises(openai.AuthenticationError):
+        chat(gateway, key)
+
+
+def test_it_records_when_a_token_was_last_used(gateway: Gateway, upstream: FakeUpstream) -> None:
+    add_channel(upstream)
+    key = new_token()
+    assert Token.objects.get().last_used_at is None
+
+    chat(gateway, key)
+    chat(gateway, key)  # its refresh writes what the first request noted
+
+    assert Token.objects.get().last_used_at is not None
