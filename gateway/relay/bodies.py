@@ -92,16 +92,42 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
         position = value_end
 
 
+_MODEL_KEY = re.compile(rb'"model"\s*:\s*"')
+_STRING_END = re.compile(rb'(?:[^"\\]|\\.)*"')
+
+
+def _splice_json_model(body: bytes, old: str, new: str) -> bytes | None:
+    """Replace the model's string literal in place, if it stands exactly once in the body.
+
+    A string's content cannot hold an unescaped `"model":`, so a single match is the key
+    itself; anything ambiguous (the same key in a nested object) returns None.
+    """
+    spans = []
+    for key in _MODEL_KEY.finditer(body):
+        end = _STRING_END.match(body, key.end())
+        if end is None:
+            return None
+        literal = body[key.end() - 1 : end.end()]
+        if json.loads(literal) == old:
+            spans.append((key.end() - 1, end.end()))
+    if len(spans) != 1:
+        return None
+    start, end = spans[0]
+    return body[:start] + json.dumps(new, ensure_ascii=False).encode() + body[end:]
+
+
 def with_model(body: bytes, parsed: ParsedBody, model: str) -> bytes:
     """The body with its model renamed; the same bytes when nothing changes."""
     if model == parsed.model:
         return body
     if parsed.payload is not None:
-        parsed.payload["model"] = model
-        try:
-            return orjson.dumps(parsed.payload)
-        except orjson.JSONEncodeError:
-            return json.dumps(parsed.payload, ensure_ascii=False).encode()
+        spliced = _splice_json_model(body, parsed.model or "", model)
+        if spliced is not None:
+            return spliced
+        # Re-encode with the standard library: orjson would turn huge integers into floats.
+        payload = json.loads(body)
+        payload["model"] = model
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     if parsed.model_span is not None:
         start, end = parsed.model_span
         return body[:start] + model.encode() + body[end:]
