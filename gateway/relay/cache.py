@@ -111,7 +111,7 @@ class RelayCache:
     _source_version: int | None = None
     _next_check: float = 0.0
     _next_full_reload: float = 0.0
-    _next_flush: float = 0.0
+    _next_flush: float | None = None
     _tokens: dict[str, TokenRecord | None] = field(default_factory=dict)
     _used: dict[int, float] = field(default_factory=dict)
     _lock: asyncio.Lock | None = None
@@ -145,7 +145,9 @@ class RelayCache:
             self._next_full_reload = now + FULL_RELOAD_SECONDS
         self._source_version = source_version
         self._next_check = self.clock() + self.refresh_seconds
-        if self._used and now >= self._next_flush:
+        if self._next_flush is None:
+            self._next_flush = now + self.last_used_flush_seconds
+        elif self._used and now >= self._next_flush:
             self._flush_last_used(now)
 
     async def _read_source_version(self) -> int:
