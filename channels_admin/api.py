@@ -1,0 +1,57 @@
+"""JSON admin API for channels: list, create, read, change, delete, test."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from channels_admin.models import Channel
+from channels_admin.services import (
+    channel_as_dict,
+    channel_create,
+    channel_delete,
+    channel_update,
+    clean_channel_data,
+)
+from channels_admin.testing import run_channel_test
+from gateway.api import admin_api, json_response, no_content, not_found, read_json_object
+
+
+def _get_channel(channel_id: int) -> Channel:
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise not_found("channel")
+    return channel
+
+
+@admin_api("GET", "POST")
+def channels(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return json_response({"data": [channel_as_dict(c) for c in Channel.objects.all()]})
+    data = read_json_object(request)
+    # Validating the whole body first names every bad field at once, unknown ones included,
+    # which keyword arguments alone would turn into a TypeError.
+    clean_channel_data(data, partial=False)
+    channel = channel_create(**data)
+    return json_response(channel_as_dict(channel), status=201)
+
+
+@admin_api("GET", "PATCH", "DELETE")
+def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
+    found = _get_channel(channel_id)
+    if request.method == "GET":
+        return json_response(channel_as_dict(found))
+    if request.method == "DELETE":
+        channel_delete(channel=found)
+        return no_content()
+    data = read_json_object(request)
+    return json_response(channel_as_dict(channel_update(channel=found, changes=data)))
+
+
+@admin_api("POST")
+async def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """A real minimal chat completion; awaited on the event loop, not in a worker thread."""
+    found = await Channel.objects.filter(pk=channel_id).afirst()
+    if found is None:
+        raise not_found("channel")
+    result = await run_channel_test(found)
+    return json_response(result.as_dict())

@@ -1,0 +1,45 @@
+"""JSON admin API for downstream tokens: the key is returned once, by the create call."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from gateway.api import admin_api, json_response, no_content, not_found, read_json_object
+from tokens.models import Token
+from tokens.services import (
+    clean_token_data,
+    token_as_dict,
+    token_create,
+    token_delete,
+    token_update,
+)
+
+
+def _get_token(token_id: int) -> Token:
+    token = Token.objects.filter(pk=token_id).first()
+    if token is None:
+        raise not_found("token")
+    return token
+
+
+@admin_api("GET", "POST")
+def tokens(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return json_response({"data": [token_as_dict(t) for t in Token.objects.all()]})
+    data = read_json_object(request)
+    # Whole-body validation first: every bad field at once, unknown ones included.
+    clean_token_data(data, partial=False)
+    token, key = token_create(**data)
+    return json_response({**token_as_dict(token), "key": key}, status=201)
+
+
+@admin_api("GET", "PATCH", "DELETE")
+def token(request: HttpRequest, token_id: int) -> HttpResponse:
+    found = _get_token(token_id)
+    if request.method == "GET":
+        return json_response(token_as_dict(found))
+    if request.method == "DELETE":
+        token_delete(token=found)
+        return no_content()
+    data = read_json_object(request)
+    return json_response(token_as_dict(token_update(token=found, changes=data)))
