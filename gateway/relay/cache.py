@@ -89,10 +89,16 @@ def redis_version_reader(url: str) -> Callable[[], Awaitable[int]]:
 
     from gateway.state import REDIS_VERSION_KEY
 
-    client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    # A client belongs to the event loop it was made on: one per loop, like the httpx client.
+    clients: dict[int, tuple[asyncio.AbstractEventLoop, aioredis.Redis]] = {}
 
     async def read() -> int:
-        value = await client.get(REDIS_VERSION_KEY)
+        loop = asyncio.get_running_loop()
+        entry = clients.get(id(loop))
+        if entry is None:
+            client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            entry = clients[id(loop)] = (loop, client)
+        value = await entry[1].get(REDIS_VERSION_KEY)
         return int(value) if value is not None else 0
 
     return read

@@ -1,0 +1,77 @@
+"""Several gateway instances sharing state through a real Redis (REDIS_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from channels_admin.services import channel_update
+from gateway import state
+from gateway.relay.cache import RelayCache, redis_version_reader
+from tests.relay.conftest import add_channel
+from tests.relay.test_cache import counting_queries
+from tests.support.fake_upstream import FakeUpstream
+
+REDIS_URL = os.environ.get("TOLLGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url(settings: object) -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"REDIS NOT REACHABLE at {REDIS_URL} ({exc}): shared-state tests NOT RUN")
+    client.delete(state.REDIS_VERSION_KEY)
+    settings.REDIS_URL = REDIS_URL  # type: ignore[attr-defined]
+    state._sync_redis.cache_clear()
+    yield REDIS_URL
+    client.delete(state.REDIS_VERSION_KEY)
+    state._sync_redis.cache_clear()
+    client.close()
+
+
+def weight_seen(cache: RelayCache) -> int:
+    asyncio.run(cache.ensure_fresh())
+    return cache.table.candidates("default", "gpt-4o-mini")[0][0].weight
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_reaches_every_instance_through_redis(
+    redis_url: str, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = add_channel(upstream, weight=1)
+    first = RelayCache(refresh_seconds=0, read_version=redis_version_reader(redis_url))
+    second = RelayCache(refresh_seconds=0, read_version=redis_version_reader(redis_url))
+    assert weight_seen(first) == weight_seen(second) == 1
+
+    with counting_queries(monkeypatch) as queries:
+        weight_seen(first)
+        weight_seen(second)
+    assert queries.count == 0  # the version check asked Redis, not the database
+
+    channel_update(channel=channel, changes={"weight": 9})
+
+    assert redis.Redis.from_url(redis_url).get(state.REDIS_VERSION_KEY) is not None
+    assert weight_seen(first) == 9
+    assert weight_seen(second) == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_redis_falls_back_to_the_database(
+    redis_url: str, upstream: FakeUpstream
+) -> None:
+    channel = add_channel(upstream, weight=1)
+    # Nothing listens on port 1: every Redis read fails at once.
+    cache = RelayCache(
+        refresh_seconds=0, read_version=redis_version_reader("redis://127.0.0.1:1/0")
+    )
+    assert weight_seen(cache) == 1
+
+    channel_update(channel=channel, changes={"weight": 4})
+
+    assert weight_seen(cache) == 4
