@@ -6,7 +6,16 @@ STAMP := $(VENV)/.installed
 TOLLGATE_HOST ?= 127.0.0.1
 TOLLGATE_PORT ?= 8000
 TOLLGATE_WORKERS ?= 1
-export TOLLGATE_HOST TOLLGATE_PORT
+# Real services for the tests that need them; unreachable ones are skipped, loudly.
+TOLLGATE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TOLLGATE_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export TOLLGATE_HOST TOLLGATE_PORT TOLLGATE_TEST_REDIS_URL
+
+# Settings from .env, when there is one (see .env.example).
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
 
 .PHONY: run setup serve test lint format bench browser-deps clean
 
@@ -40,6 +49,13 @@ test: $(STAMP) browser-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	$(BIN)/python -m pytest
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(TOLLGATE_TEST_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "--- the database-backed tests again, on PostgreSQL"; \
+		DATABASE_URL='$(TOLLGATE_TEST_DATABASE_URL)' $(BIN)/python -m pytest -p no:cacheprovider -m "not browser" \
+			tests/relay tests/api tests/channels_admin tests/tokens; \
+	else \
+		echo "!!! SKIPPED: PostgreSQL is not reachable at $(TOLLGATE_TEST_DATABASE_URL): the PostgreSQL pass did NOT run"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

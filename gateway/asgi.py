@@ -26,6 +26,8 @@ def build_application(relay: RelayApp) -> ASGIApp:
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
             await relay(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/healthz":
+            await relay.health(scope, receive, send)
         elif scope["type"] == "lifespan":
             # Django's handler does not speak lifespan; the relay uses it to warm up and close.
             await relay.lifespan(scope, receive, send)

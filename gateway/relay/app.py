@@ -191,6 +191,16 @@ class RelayApp:
         listing = {"object": "list", "data": [_model_entry(name) for name in names]}
         await _send_json(send, 200, listing, request_id)
 
+    async def health(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """200 when the relay can read its channels (so the database answers), else 503."""
+        try:
+            await self.cache.ensure_fresh()
+        except Exception:
+            log.exception("health check failed")
+            await _send_json(send, 503, {"status": "unavailable"}, _request_id(scope["headers"]))
+            return
+        await _send_json(send, 200, {"status": "ok"}, _request_id(scope["headers"]))
+
     async def lifespan(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         while True:
             message = await receive()

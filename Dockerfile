@@ -1,0 +1,37 @@
+# Tollgate served as in production: gunicorn with uvicorn workers (ASGI), as a non-root user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    TOLLGATE_DATA_DIR=/data \
+    TOLLGATE_STATIC_ROOT=/app/staticfiles \
+    TOLLGATE_HOST=0.0.0.0 \
+    TOLLGATE_PORT=8000 \
+    TOLLGATE_WORKERS=2
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY gateway ./gateway
+COPY channels_admin ./channels_admin
+COPY tokens ./tokens
+RUN pip install .
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+COPY locale ./locale
+
+# Static files are collected at build time with throwaway secrets that are not kept.
+RUN TOLLGATE_DATA_DIR=/tmp/build-data python manage.py collectstatic --noinput --verbosity 0 \
+    && rm -rf /tmp/build-data \
+    && useradd --system --uid 10001 --home-dir /data tollgate \
+    && mkdir -p /data && chown tollgate /data
+
+USER tollgate
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('TOLLGATE_PORT', '8000'), timeout=4)"
+
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py ensure_admin && exec gunicorn gateway.asgi:application --worker-class uvicorn_worker.UvicornWorker --workers \"$TOLLGATE_WORKERS\" --bind \"$TOLLGATE_HOST:$TOLLGATE_PORT\" --access-logfile - --graceful-timeout 30 --timeout 0"]
