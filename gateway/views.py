@@ -1,0 +1,118 @@
+"""The admin panel's shell: who may see it, logging in and out, and the overview page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
+
+from channels_admin.models import Channel, ChannelStatus
+from gateway.forms import StaffLoginForm
+from tokens.models import AdminKey, Token, TokenStatus
+
+View = Callable[..., HttpResponseBase]
+
+# Labels of our own so the overview reads right even before the channel pages' catalog exists.
+CHANNEL_STATUS_LABELS = {
+    ChannelStatus.ENABLED: _("Enabled"),
+    ChannelStatus.DISABLED: _("Disabled"),
+    ChannelStatus.AUTO_DISABLED: _("Auto-disabled"),
+}
+
+
+def staff_required(view: View) -> View:
+    """Anonymous visitors go to the login page; signed-in non-staff users get a 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if not user.is_authenticated:
+            if getattr(request, "htmx", False):
+                # A fragment request would swap the login page into a table row; reload instead.
+                return HttpResponseClientRedirect(
+                    redirect_to_login(request.htmx.current_url_abs_path or "/").url
+                )
+            return redirect_to_login(request.get_full_path())
+        if not (user.is_active and user.is_staff):
+            return render(request, "gateway/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def public_base_url(request: HttpRequest) -> str:
+    """The OpenAI base URL to hand to users: TOLLGATE_PUBLIC_BASE_URL, else this host's /v1."""
+    configured = settings.PUBLIC_BASE_URL.rstrip("/")
+    if configured:
+        return configured if configured.endswith("/v1") else f"{configured}/v1"
+    return request.build_absolute_uri("/v1")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = StaffLoginForm
+    template_name = "registration/login.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Only staff skip the form: a signed-in non-staff user may want to switch accounts.
+        if request.user.is_authenticated and request.user.is_staff:
+            return redirect(self.get_success_url())
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
+        form.forget_failures()
+        return super().form_valid(form)
+
+    def form_invalid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.has_error("__all__", "throttled"):
+            response.status_code = 429
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    http_method_names = ["post", "options"]
+
+
+@require_GET
+@staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    by_status = dict(
+        Channel.objects.order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    channel_rows = [
+        {"status": status, "label": label, "count": by_status.get(status, 0)}
+        for status, label in CHANNEL_STATUS_LABELS.items()
+    ]
+    now = timezone.now()
+    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    tokens = Token.objects.aggregate(
+        total=Count("id"),
+        active=Count("id", filter=Q(status=TokenStatus.ENABLED) & ~expired),
+        disabled=Count("id", filter=Q(status=TokenStatus.DISABLED)),
+        expired=Count("id", filter=Q(status=TokenStatus.ENABLED) & expired),
+    )
+    return render(
+        request,
+        "gateway/overview.html",
+        {
+            "channel_rows": channel_rows,
+            "channel_total": sum(by_status.values()),
+            "tokens": tokens,
+            "admin_key_count": AdminKey.objects.count(),
+            "base_url": public_base_url(request),
+        },
+    )

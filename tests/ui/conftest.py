@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+
+from channels_admin.models import Channel
+from channels_admin.services import channel_create
+
+PASSWORD = "correct horse battery staple"
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_and_clean_cache(settings: Any) -> Any:
+    # The manifest storage needs collectstatic; page tests only need {% static %} to resolve.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PUBLIC_BASE_URL = ""
+    # Logging in is what these tests do a lot of; the real hasher makes each login slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff_user(db: None) -> Any:
+    return get_user_model().objects.create_user(username="alice", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def plain_user(db: None) -> Any:
+    return get_user_model().objects.create_user(username="bob", password=PASSWORD)
+
+
+@pytest.fixture
+def staff_client(staff_user: Any) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def plain_client(plain_user: Any) -> Client:
+    client = Client()
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def make_channel(db: None) -> Callable[..., Channel]:
+    def make(**overrides: Any) -> Channel:
+        fields: dict[str, Any] = {
+            "name": "upstream",
+            "base_url": "https://api.example.net/v1",
+            "key": "sk-upstream-secret-0001",
+            "models": ["gpt-4o-mini"],
+        }
+        fields.update(overrides)
+        return channel_create(**fields)
+
+    return make
+
+
+def assert_login_redirect(response: Any, path: str) -> None:
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/login/"
+    assert parse_qs(location.query)["next"] == [path]
+
+
+def assert_forbidden(response: Any) -> None:
+    assert response.status_code == 403
+    assert "not an administrator" in response.content.decode()

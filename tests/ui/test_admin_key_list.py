@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.ui.conftest import assert_forbidden, assert_login_redirect
+from tokens.models import AdminKey
+from tokens.services import admin_key_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    assert_login_redirect(Client().get("/tokens/admin-keys/"), "/tokens/admin-keys/")
+
+
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.get("/tokens/admin-keys/"))
+
+
+def test_it_says_when_there_are_none(staff_client: Client) -> None:
+    body = staff_client.get("/tokens/admin-keys/").content.decode()
+    assert "No admin API keys yet." in body
+    assert 'action="/tokens/admin-keys/create/"' in body
+
+
+def test_it_lists_name_prefix_created_and_last_used(staff_client: Client) -> None:
+    used, used_key = admin_key_create(name="deploy script")
+    fresh, fresh_key = admin_key_create(name="backup job")
+    AdminKey.objects.filter(pk=used.pk).update(last_used_at=timezone.now())
+    body = staff_client.get("/tokens/admin-keys/").content.decode()
+    assert "deploy script" in body and "backup job" in body
+    assert used.display_prefix in body and fresh.display_prefix in body
+    assert body.count(f">{timezone.now():%Y-%m-%d}") >= 3
+    assert body.count(">Never<") == 1
+    assert used_key not in body and fresh_key not in body
+    assert f'href="/tokens/admin-keys/{used.pk}/confirm-revoke/"' in body
+    assert f'hx-post="/tokens/admin-keys/{used.pk}/revoke/"' in body

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from tests.ui.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tokens.models import Token
+from tokens.services import token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _token() -> Token:
+    token, _ = token_create(name="Team A")
+    return token
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    token = _token()
+    url = f"/tokens/{token.pk}/delete/"
+    assert_login_redirect(Client().post(url), url)
+    assert Token.objects.exists()
+
+
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    token = _token()
+    assert_forbidden(plain_client.post(f"/tokens/{token.pk}/delete/"))
+    assert Token.objects.exists()
+
+
+def test_it_rejects_get(staff_client: Client) -> None:
+    token = _token()
+    assert staff_client.get(f"/tokens/{token.pk}/delete/").status_code == 405
+    assert Token.objects.exists()
+
+
+def test_it_needs_the_csrf_token(staff_user: object) -> None:
+    token = _token()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    assert client.post(f"/tokens/{token.pk}/delete/").status_code == 403
+    assert Token.objects.exists()
+
+
+def test_htmx_delete_removes_the_row_and_refreshes_the_table(staff_client: Client) -> None:
+    token = _token()
+    response = staff_client.post(f"/tokens/{token.pk}/delete/", headers=HTMX)
+    assert response.status_code == 200
+    assert response.content == b""
+    assert json.loads(response["HX-Trigger"]) == {"tokens-changed": {}}
+    assert not Token.objects.exists()
+
+
+def test_without_javascript_it_returns_to_the_list(staff_client: Client) -> None:
+    token = _token()
+    response = staff_client.post(f"/tokens/{token.pk}/delete/", follow=True)
+    assert response.redirect_chain == [("/tokens/", 302)]
+    assert "Token “Team A” deleted." in response.content.decode()
+    assert not Token.objects.exists()
+
+
+def test_it_404s_for_an_unknown_token(staff_client: Client) -> None:
+    assert staff_client.post("/tokens/999/delete/").status_code == 404

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.ui.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tokens.models import Token
+from tokens.services import token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    assert_login_redirect(Client().get("/tokens/?q=x"), "/tokens/?q=x")
+
+
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.get("/tokens/"))
+
+
+def test_an_htmx_request_from_an_anonymous_visitor_reloads_to_login() -> None:
+    response = Client().get("/tokens/", headers={**HTMX, "HX-Current-URL": "/tokens/?p=2"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/login/?next=")
+
+
+def test_it_lists_tokens_without_their_keys(staff_client: Client) -> None:
+    token, key = token_create(
+        name="Team A", group="vip", models=["gpt-4o", "gpt-4o-mini", "o3", "o4-mini"]
+    )
+    Token.objects.filter(pk=token.pk).update(
+        last_used_at=timezone.now(), expires_at=timezone.now() + timedelta(days=3)
+    )
+    body = staff_client.get("/tokens/").content.decode()
+    assert "Team A" in body
+    assert token.display_prefix in body
+    assert "vip" in body
+    assert "Enabled" in body
+    assert "gpt-4o, gpt-4o-mini, o3" in body
+    assert "+1 more" in body
+    assert "Never" not in body
+    assert key not in body
+    assert key[len(token.prefix) :] not in body
+
+
+def test_it_shows_never_and_all_models(staff_client: Client) -> None:
+    token_create(name="Plain")
+    body = staff_client.get("/tokens/").content.decode()
+    assert body.count(">Never<") == 2
+    assert "All models" in body
+
+
+def test_it_marks_disabled_and_expired_tokens(staff_client: Client) -> None:
+    token_create(name="Off", status="disabled")
+    token_create(name="Old", expires_at=timezone.now() - timedelta(hours=1))
+    body = staff_client.get("/tokens/").content.decode()
+    assert 'badge status-disabled">Disabled<' in body
+    assert 'badge status-expired">Expired<' in body
+
+
+def test_it_searches_and_filters(staff_client: Client) -> None:
+    alpha, _ = token_create(name="alpha")
+    token_create(name="beta", status="disabled")
+    token_create(name="gamma", expires_at=timezone.now() - timedelta(hours=1))
+
+    body = staff_client.get("/tokens/?q=alp").content.decode()
+    assert "alpha" in body and "beta" not in body
+    body = staff_client.get(f"/tokens/?q={alpha.prefix}").content.decode()
+    assert "alpha" in body and "gamma" not in body
+    body = staff_client.get("/tokens/?status=disabled").content.decode()
+    assert "beta" in body and "alpha" not in body
+    body = staff_client.get("/tokens/?status=expired").content.decode()
+    assert "gamma" in body and "alpha" not in body
+    body = staff_client.get("/tokens/?status=enabled").content.decode()
+    assert "alpha" in body and "beta" not in body and "gamma" not in body
+    assert "No token matches" in staff_client.get("/tokens/?q=zzz").content.decode()
+
+
+def test_it_orders_by_name(staff_client: Client) -> None:
+    for name in ("bravo", "alpha", "charlie"):
+        token_create(name=name)
+    body = staff_client.get("/tokens/?o=name").content.decode()
+    assert body.index("alpha") < body.index("bravo") < body.index("charlie")
+    body = staff_client.get("/tokens/?o=-name").content.decode()
+    assert body.index("charlie") < body.index("bravo") < body.index("alpha")
+
+
+def test_it_paginates_and_keeps_filters(staff_client: Client) -> None:
+    for number in range(30):
+        token_create(name=f"team-{number:02d}", group="vip")
+    token_create(name="outsider")
+    body = staff_client.get("/tokens/?q=team&o=name").content.decode()
+    assert "team-00" in body and "team-24" in body and "team-25" not in body
+    assert "Page 1 of 2" in body
+    assert 'href="?q=team&amp;o=name&amp;p=2"' in body
+
+    body = staff_client.get("/tokens/?q=team&o=name&p=2").content.decode()
+    assert "team-25" in body and "team-29" in body and "team-24" not in body
+    assert "outsider" not in body
+
+
+def test_an_htmx_request_gets_only_the_table(staff_client: Client) -> None:
+    token_create(name="alpha")
+    response = staff_client.get("/tokens/?q=alp", headers=HTMX)
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="token-table"')
+    assert "alpha" in body
+    assert "<html" not in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_history_restore_gets_the_full_page(staff_client: Client) -> None:
+    response = staff_client.get("/tokens/", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in response.content.decode()
+
+
+def test_it_shows_the_base_url(staff_client: Client) -> None:
+    body = staff_client.get("/tokens/", HTTP_HOST="gw.example.org").content.decode()
+    assert 'value="http://gw.example.org/v1"' in body
+
+
+def test_it_links_to_every_action_without_javascript(staff_client: Client) -> None:
+    token, _ = token_create(name="alpha")
+    body = staff_client.get("/tokens/").content.decode()
+    assert 'href="/tokens/new/"' in body
+    assert f'href="/tokens/{token.pk}/edit/"' in body
+    assert f'href="/tokens/{token.pk}/confirm-delete/"' in body
+    assert f'hx-post="/tokens/{token.pk}/delete/"' in body
+    assert f'action="/tokens/{token.pk}/status/"' in body
+
+
+def test_it_escapes_names(staff_client: Client) -> None:
+    token_create(name="<script>alert(1)</script>")
+    body = staff_client.get("/tokens/").content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body

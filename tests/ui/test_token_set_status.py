@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.ui.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tokens.models import Token
+from tokens.services import token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _token(status: str = "enabled") -> Token:
+    token, _ = token_create(name="Team A", status=status)
+    return token
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    token = _token()
+    url = f"/tokens/{token.pk}/status/"
+    assert_login_redirect(Client().post(url, {"status": "disabled"}), url)
+    assert Token.objects.get().status == "enabled"
+
+
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    token = _token()
+    assert_forbidden(plain_client.post(f"/tokens/{token.pk}/status/", {"status": "disabled"}))
+    assert Token.objects.get().status == "enabled"
+
+
+def test_it_rejects_get(staff_client: Client) -> None:
+    assert staff_client.get(f"/tokens/{_token().pk}/status/").status_code == 405
+
+
+def test_htmx_disable_returns_the_updated_row(staff_client: Client) -> None:
+    token = _token()
+    response = staff_client.post(
+        f"/tokens/{token.pk}/status/", {"status": "disabled"}, headers=HTMX
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<tr id="token-{token.pk}">')
+    assert 'badge status-disabled">Disabled<' in body
+    assert ">Enable</button>" in body
+    assert "<html" not in body
+    assert Token.objects.get().status == "disabled"
+
+
+def test_htmx_enable_returns_the_updated_row(staff_client: Client) -> None:
+    token = _token("disabled")
+    body = staff_client.post(
+        f"/tokens/{token.pk}/status/", {"status": "enabled"}, headers=HTMX
+    ).content.decode()
+    assert 'badge status-enabled">Enabled<' in body
+    assert ">Disable</button>" in body
+    assert Token.objects.get().status == "enabled"
+
+
+def test_without_javascript_it_returns_to_the_list(staff_client: Client) -> None:
+    token = _token()
+    response = staff_client.post(f"/tokens/{token.pk}/status/", {"status": "disabled"}, follow=True)
+    assert response.redirect_chain == [("/tokens/", 302)]
+    assert "Token “Team A” disabled." in response.content.decode()
+
+
+def test_a_bad_status_re_renders_the_row_with_the_error(staff_client: Client) -> None:
+    token = _token()
+    body = staff_client.post(
+        f"/tokens/{token.pk}/status/", {"status": "paused"}, headers=HTMX
+    ).content.decode()
+    assert "Unknown status" in body
+    assert 'badge status-enabled">Enabled<' in body
+    assert Token.objects.get().status == "enabled"
