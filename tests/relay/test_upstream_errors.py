@@ -120,5 +120,8 @@ def test_upstream_response_headers_that_name_the_upstream_are_dropped(
     response = post_chat(gateway, key)
 
     assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["openai-processing-ms"] == "12"
     assert "set-cookie" not in response.headers
     assert "openai-organization" not in response.headers
+    assert "x-ratelimit-remaining-requests" not in response.headers

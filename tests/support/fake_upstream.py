@@ -241,6 +241,11 @@ async def _json(send: Any, status: int, payload: Any) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                # What real upstreams send that says too much about a channel's account.
+                (b"openai-organization", b"org-upstream-secret"),
+                (b"set-cookie", b"__cf_bm=upstream-cookie; path=/"),
+                (b"x-ratelimit-remaining-requests", b"4999"),
+                (b"openai-processing-ms", b"12"),
             ],
         }
     )
