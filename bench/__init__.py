@@ -1,0 +1,1 @@
+"""`make bench`: the gateway's cost per request and per stream, against a direct upstream."""
