@@ -1,0 +1,161 @@
+"""Add and edit a channel, with the model-mapping editor and "fetch models".
+
+The editor's buttons and "fetch models" are submit buttons of the channel form: without
+JavaScript the page comes back with the change applied (nothing saved); with htmx they post to
+the fragment views below and only their part of the page is swapped.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from channels_admin.forms import ChannelForm, MappingEditor, split_list, split_names
+from channels_admin.models import Channel
+from channels_admin.services import channel_create, channel_update
+from channels_admin.testing import UpstreamModelsError, fetch_upstream_models
+from channels_admin.viewutils import staff_required
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+async def models_from_upstream(
+    base_url: str, key: str, channel: Channel | None
+) -> tuple[list[str], str | None]:
+    """The upstream's model list for the entered address and key.
+
+    On the edit page a blank key or address means the stored one; the stored key is used
+    here, on the server, and never sent to the browser.
+    """
+    base_url = base_url.strip() or (channel.base_url if channel is not None else "")
+    key = key.strip()
+    if not base_url:
+        return [], _("Enter the API address first.")
+    try:
+        _url_validator(base_url.rstrip("/"))
+    except ValidationError:
+        return [], _("Enter an http:// or https:// URL.")
+    if not key and channel is not None:
+        try:
+            key = channel.api_key
+        except ValueError:
+            return [], _("The stored key cannot be decrypted; enter the key again.")
+    if not key:
+        return [], _("Enter the API key first.")
+    try:
+        models = await fetch_upstream_models(base_url, key)
+    except UpstreamModelsError as exc:
+        return [], str(exc)
+    if not models:
+        return [], _("The upstream lists no models for this key.")
+    return models, None
+
+
+def _render_form(
+    request: HttpRequest,
+    form: ChannelForm,
+    channel: Channel | None,
+    *,
+    fetch_error: str | None = None,
+    redisplayed: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "channels_admin/form.html",
+        {
+            "form": form,
+            "channel": channel,
+            "mapping": form.mapping,
+            "fetch_error": fetch_error,
+            # The key is never echoed back, so a page shown again must ask for it again.
+            "key_lost": redisplayed and channel is None and bool(request.POST.get("key")),
+        },
+    )
+
+
+def _channel_form_page(request: HttpRequest, channel: Channel | None) -> HttpResponseBase:
+    if request.method != "POST":
+        return _render_form(request, ChannelForm(channel=channel), channel)
+
+    action = request.POST.get("action", "save")
+    if action.startswith("mapping-"):
+        form = ChannelForm(redisplay=request.POST, channel=channel)
+        form.mapping.apply(action)
+        return _render_form(request, form, channel, redisplayed=True)
+    if action == "fetch-models":
+        models, error = async_to_sync(models_from_upstream)(
+            request.POST.get("base_url", ""), request.POST.get("key", ""), channel
+        )
+        form = ChannelForm(redisplay=request.POST, channel=channel, fetched=models)
+        return _render_form(request, form, channel, fetch_error=error, redisplayed=True)
+
+    form = ChannelForm(request.POST, channel=channel)
+    if form.is_valid():
+        try:
+            if channel is None:
+                saved = channel_create(**form.payload)
+            else:
+                saved = channel_update(channel=channel, changes=form.payload)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            if channel is None:
+                messages.success(request, _("Added channel “%(name)s”.") % {"name": saved.name})
+            else:
+                messages.success(request, _("Saved channel “%(name)s”.") % {"name": saved.name})
+            return redirect("channels_admin:list")
+    return _render_form(request, form, channel)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def add(request: HttpRequest) -> HttpResponseBase:
+    return _channel_form_page(request, None)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return _channel_form_page(request, get_object_or_404(Channel, pk=pk))
+
+
+@staff_required
+@require_POST
+def mapping_editor(request: HttpRequest) -> HttpResponse:
+    """The mapping editor fragment after adding/removing a row or switching rows ⇄ JSON."""
+    editor = MappingEditor.from_post(request.POST)
+    editor.apply(request.POST.get("action", ""))
+    return render(
+        request,
+        "channels_admin/_mapping.html",
+        {"mapping": editor, "mapping_errors": editor.errors},
+    )
+
+
+@staff_required
+@require_POST
+async def fetch_models(request: HttpRequest) -> HttpResponse:
+    """The upstream's models, offered as checkboxes next to the tag list."""
+    channel = None
+    channel_id = request.POST.get("channel", "")
+    if channel_id.isdigit():
+        channel = await Channel.objects.filter(pk=int(channel_id)).afirst()
+    models, error = await models_from_upstream(
+        request.POST.get("base_url", ""), request.POST.get("key", ""), channel
+    )
+    return await sync_to_async(render)(
+        request,
+        "channels_admin/_fetched_models.html",
+        {
+            "offered": models,
+            "checked": split_list(request.POST, "fetched_models"),
+            "existing": split_names(request.POST.get("models", "")),
+            "fetch_error": error,
+        },
+    )

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from channels_admin.models import Channel
+from channels_admin.services import channel_create
+
+HTMX = {"HX-Request": "true"}
+SECRET_KEY = "sk-live-channel-secret-0123456789ABCDEF"
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings: Any) -> Iterator[None]:
+    # The manifest storage needs collectstatic; page tests only need {% static %} to resolve.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.LANGUAGE_CODE = "en"
+    # admin_client creates a user per test; the real hasher makes that slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
+@pytest.fixture
+def user_client(django_user_model: Any) -> Client:
+    """Signed in, but not staff."""
+    user = django_user_model.objects.create_user(username="bob", password="pw-not-used-123")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def make_channel(db: None) -> Callable[..., Channel]:
+    def make(**overrides: Any) -> Channel:
+        fields: dict[str, Any] = {
+            "name": "Primary",
+            "base_url": "https://api.example.net/v1",
+            "key": SECRET_KEY,
+            "models": ["gpt-4o-mini"],
+        }
+        fields.update(overrides)
+        return channel_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def channel(make_channel: Callable[..., Channel]) -> Channel:
+    return make_channel()
+
+
+@pytest.fixture
+def live_channel(make_channel: Callable[..., Channel], upstream: Any) -> Channel:
+    """A channel pointing at the real fake upstream, with the right key."""
+    return make_channel(
+        name="Live", base_url=upstream.v1, key=upstream.api_key, models=["gpt-4o-mini"]
+    )
+
+
+def assert_login_redirect(response: Any, path: str) -> None:
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/login/"
+    assert parse_qs(location.query)["next"] == [path]
+
+
+def assert_forbidden(response: Any) -> None:
+    assert response.status_code == 403
+
+
+def snapshot(channel: Channel) -> dict[str, Any]:
+    """Every stored field, to prove a refused change saved nothing."""
+    fresh = Channel.objects.get(pk=channel.pk)
+    return {f.attname: getattr(fresh, f.attname) for f in Channel._meta.concrete_fields}

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from channels_admin.models import Channel
+from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_sends_anonymous_visitors_to_login(channel: Channel) -> None:
+    url = f"/channels/{channel.pk}/delete/"
+    assert_login_redirect(Client().post(url), url)
+    assert Channel.objects.exists()
+
+
+def test_it_refuses_non_staff(user_client: Client, channel: Channel) -> None:
+    assert_forbidden(user_client.post(f"/channels/{channel.pk}/delete/"))
+    assert Channel.objects.exists()
+
+
+def test_it_rejects_get(admin_client: Client, channel: Channel) -> None:
+    assert admin_client.get(f"/channels/{channel.pk}/delete/").status_code == 405
+    assert Channel.objects.exists()
+
+
+def test_htmx_delete_removes_the_row(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.post(f"/channels/{channel.pk}/delete/", headers=HTMX)
+
+    assert response.status_code == 200
+    # The row (the swap target) is replaced by nothing.
+    assert response.content == b""
+    assert not Channel.objects.exists()
+
+
+def test_without_htmx_it_redirects_back_with_a_message(
+    admin_client: Client, channel: Channel
+) -> None:
+    response = admin_client.post(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
+    assert response["Location"] == "/channels/?q=Prim"
+    assert "Deleted “Primary”." in admin_client.get("/channels/").content.decode()
+    assert not Channel.objects.exists()
+
+
+def test_it_never_goes_back_to_the_deleted_channel(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.post(
+        f"/channels/{channel.pk}/delete/", {"next": f"/channels/{channel.pk}/"}
+    )
+    assert response["Location"] == "/channels/"
+
+
+def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
+    assert admin_client.post("/channels/999/delete/").status_code == 404

@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from channels_admin.listing import PAGE_SIZE
+from channels_admin.models import Channel, ChannelStatus
+from tests.channels_admin.conftest import (
+    HTMX,
+    SECRET_KEY,
+    assert_forbidden,
+    assert_login_redirect,
+)
+
+pytestmark = pytest.mark.django_db
+MakeChannel = Callable[..., Channel]
+
+
+def _names(body: str) -> list[str]:
+    """Channel names in the order their rows appear."""
+    row_name = r'<td class="ch-col-name"[^>]*>\s*<a href="/channels/\d+/"[^>]*>([^<]*)</a>'
+    return re.findall(row_name, body)
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    assert_login_redirect(Client().get("/channels/"), "/channels/")
+
+
+def test_it_refuses_non_staff(user_client: Client) -> None:
+    assert_forbidden(user_client.get("/channels/"))
+
+
+def test_it_rejects_post(admin_client: Client) -> None:
+    assert admin_client.post("/channels/").status_code == 405
+
+
+def test_it_shows_each_channel_row(admin_client: Client, make_channel: MakeChannel) -> None:
+    channel = make_channel(
+        name="OpenAI main",
+        models=["gpt-4o-mini", "gpt-4o", "o1", "o3-mini", "gpt-4.1"],
+        groups=["default", "vip"],
+        weight=7,
+        priority=3,
+    )
+    Channel.objects.filter(pk=channel.pk).update(last_response_ms=321)
+
+    response = admin_client.get("/channels/")
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "<h1>Channels</h1>" in body
+    assert "OpenAI main" in body
+    assert 'badge status-enabled">Enabled<' in body
+    assert '<span class="ch-chip">vip</span>' in body
+    # Models abbreviated to three, the rest counted and listed on hover.
+    assert '<span class="ch-chip">o1</span>' in body
+    assert '<span class="ch-chip">o3-mini</span>' not in body
+    assert "+2 more" in body
+    assert 'title="gpt-4o-mini, gpt-4o, o1, o3-mini, gpt-4.1"' in body
+    assert 'name="weight" min="0" step="1" inputmode="numeric" aria-label="Weight"\n' in body
+    assert 'value="7"' in body and 'value="3"' in body
+    assert "321 ms" in body
+    assert "Never" in body  # never tested
+
+
+def test_it_shows_the_auto_disable_reason(admin_client: Client, channel: Channel) -> None:
+    Channel.objects.filter(pk=channel.pk).update(
+        status=ChannelStatus.AUTO_DISABLED, status_reason="Upstream answered 401 <invalid key>"
+    )
+    body = admin_client.get("/channels/").content.decode()
+
+    assert '<details class="ch-status-details">' in body
+    assert 'title="Upstream answered 401 &lt;invalid key&gt;"' in body
+    assert '<p class="small">Upstream answered 401 &lt;invalid key&gt;</p>' in body
+    assert ">Enable</button>" in body
+
+
+def test_it_escapes_user_text(admin_client: Client, make_channel: MakeChannel) -> None:
+    make_channel(name="<script>alert(1)</script>", models=["<img src=x>"])
+    body = admin_client.get("/channels/").content.decode()
+
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<img src=x>" not in body
+
+
+def test_it_never_shows_a_key(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.get("/channels/")
+    assert SECRET_KEY.encode() not in response.content
+
+
+def test_it_says_when_there_are_no_channels(admin_client: Client) -> None:
+    body = admin_client.get("/channels/").content.decode()
+    assert "No channels yet." in body
+    assert 'href="/channels/add/"' in body
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("azure", ["Azure EU"]),  # name, any case
+        ("api.deepseek.com", ["DeepSeek"]),  # base URL
+        ("claude-3", ["Relay"]),  # a model
+        ("fast", ["Relay"]),  # a mapped name
+        ("nothing-like-this", []),
+    ],
+)
+def test_it_searches_names_addresses_and_models(
+    admin_client: Client, make_channel: MakeChannel, query: str, expected: list[str]
+) -> None:
+    make_channel(name="Azure EU", base_url="https://eu.example.net/v1", models=["gpt-4o"])
+    make_channel(name="DeepSeek", base_url="https://api.deepseek.com/v1", models=["deepseek-chat"])
+    make_channel(
+        name="Relay",
+        base_url="https://relay.example.org/v1",
+        models=["claude-3-5-sonnet"],
+        model_mapping={"fast": "claude-3-5-sonnet"},
+    )
+    body = admin_client.get("/channels/", {"q": query}).content.decode()
+
+    assert sorted(_names(body)) == sorted(expected)
+    assert f'value="{query}"' in body  # the search box keeps what was typed
+    if not expected:
+        assert "No channel matches these filters." in body
+
+
+def test_it_filters_by_status_group_and_type(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    make_channel(name="On", groups=["default"])
+    make_channel(name="Off", groups=["vip"], status="disabled")
+    make_channel(name="Vip on", groups=["vip", "default"])
+
+    assert _names(admin_client.get("/channels/", {"status": "disabled"}).content.decode()) == [
+        "Off"
+    ]
+    vip = admin_client.get("/channels/", {"group": "vip"}).content.decode()
+    assert sorted(_names(vip)) == ["Off", "Vip on"]
+    both = admin_client.get("/channels/", {"group": "vip", "status": "enabled"}).content.decode()
+    assert _names(both) == ["Vip on"]
+    assert len(_names(admin_client.get("/channels/", {"type": "openai"}).content.decode())) == 3
+    # The group filter offers every group in use, and keeps the chosen one selected.
+    assert '<option value="vip" selected>vip</option>' in vip
+    assert '<option value="default">default</option>' in vip
+
+
+def test_unknown_filter_values_are_ignored(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.get("/channels/", {"status": "bogus", "o": "name;drop", "p": "x"})
+    assert response.status_code == 200
+    assert _names(response.content.decode()) == ["Primary"]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("weight", ["light", "middle", "heavy"]),
+        ("-weight", ["heavy", "middle", "light"]),
+        ("priority", ["heavy", "light", "middle"]),
+        ("-priority", ["middle", "light", "heavy"]),
+        # Untested channels sort last both ways.
+        ("response", ["middle", "heavy", "light"]),
+        ("-response", ["heavy", "middle", "light"]),
+        ("tested", ["heavy", "middle", "light"]),
+        ("-tested", ["middle", "heavy", "light"]),
+    ],
+)
+def test_it_sorts(
+    admin_client: Client, make_channel: MakeChannel, order: str, expected: list[str]
+) -> None:
+    now = timezone.now()
+    heavy = make_channel(name="heavy", weight=9, priority=1)
+    middle = make_channel(name="middle", weight=5, priority=8)
+    make_channel(name="light", weight=1, priority=4)
+    Channel.objects.filter(pk=heavy.pk).update(
+        last_response_ms=900, last_test_at=now - timedelta(hours=2)
+    )
+    Channel.objects.filter(pk=middle.pk).update(
+        last_response_ms=100, last_test_at=now - timedelta(minutes=5)
+    )
+
+    body = admin_client.get("/channels/", {"o": order}).content.decode()
+
+    assert _names(body) == expected
+
+
+def test_sort_links_toggle_and_keep_filters(admin_client: Client, channel: Channel) -> None:
+    body = admin_client.get("/channels/", {"q": "Prim", "o": "weight"}).content.decode()
+
+    assert 'aria-sort="ascending"' in body
+    assert 'href="/channels/?q=Prim&amp;o=-weight"' in body
+    assert 'href="/channels/?q=Prim&amp;o=priority"' in body
+
+
+def test_it_paginates_and_keeps_filters_in_page_links(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    for index in range(PAGE_SIZE + 5):
+        make_channel(name=f"vip-{index:02d}", groups=["vip"], priority=-index)
+    make_channel(name="other", groups=["default"])
+
+    first = admin_client.get("/channels/", {"group": "vip", "o": "-priority"}).content.decode()
+    second = admin_client.get(
+        "/channels/", {"group": "vip", "o": "-priority", "p": "2"}
+    ).content.decode()
+
+    assert _names(first) == [f"vip-{index:02d}" for index in range(PAGE_SIZE)]
+    assert _names(second) == [f"vip-{index:02d}" for index in range(PAGE_SIZE, PAGE_SIZE + 5)]
+    assert 'href="/channels/?group=vip&amp;o=-priority&amp;p=2"' in first
+    assert 'href="/channels/?group=vip&amp;o=-priority&amp;p=1"' in second
+    assert f"{PAGE_SIZE + 5} of {PAGE_SIZE + 6} channels match." in first
+
+
+def test_a_page_past_the_end_shows_the_last(admin_client: Client, channel: Channel) -> None:
+    assert _names(admin_client.get("/channels/", {"p": "99"}).content.decode()) == ["Primary"]
+
+
+def test_htmx_gets_only_the_table(admin_client: Client, make_channel: MakeChannel) -> None:
+    make_channel(name="Alpha")
+    make_channel(name="Beta")
+    response = admin_client.get("/channels/", {"q": "beta"}, headers=HTMX)
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="channel-table"')
+    assert "<html" not in body
+    assert _names(body) == ["Beta"]
+    # Rows rendered in this fragment send their no-JavaScript forms back to this filtered list.
+    assert 'name="next" value="/channels/?q=beta"' in body
+
+
+def test_a_history_restore_gets_the_full_page(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.get(
+        "/channels/", headers={**HTMX, "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_rows_offer_every_inline_action(admin_client: Client, channel: Channel) -> None:
+    body = admin_client.get("/channels/").content.decode()
+    pk = channel.pk
+
+    assert f'hx-post="/channels/{pk}/test/"' in body
+    assert f'hx-post="/channels/{pk}/status/"' in body
+    assert f'hx-post="/channels/{pk}/copy/"' in body
+    assert f'hx-post="/channels/{pk}/inline/"' in body
+    # Delete asks first: hx-confirm with JavaScript, a confirmation page without.
+    assert f'href="/channels/{pk}/delete/confirm/?next=/channels/"' in body
+    assert f'hx-post="/channels/{pk}/delete/"' in body
+    assert "hx-confirm=" in body
+    # Every form also works as a plain form post.
+    assert f'<form method="post" action="/channels/{pk}/test/"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_it_speaks_simplified_chinese(admin_client: Client, channel: Channel) -> None:
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.AUTO_DISABLED)
+    body = admin_client.get("/channels/", headers={"Accept-Language": "zh-hans"}).content.decode()
+
+    assert "<h1>渠道管理</h1>" in body
+    assert ">添加渠道</a>" in body
+    assert ">权重<" in body and ">优先级<" in body
+    assert 'badge status-auto_disabled" title="">自动禁用</summary>' in body
+    assert ">启用</button>" in body
+    assert ">测试</button>" in body
+
+
+def test_htmx_pushes_the_tidy_address(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.get(
+        "/channels/", {"q": "Prim", "status": "", "group": "", "type": "", "o": ""}, headers=HTMX
+    )
+    assert response["HX-Push-Url"] == "/channels/?q=Prim"

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from channels_admin.models import Channel, ChannelStatus
+from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+
+pytestmark = pytest.mark.django_db
+WRONG_KEY = "sk-wrong-key-for-this-upstream-0000"
+
+
+def _latency(body: str) -> int:
+    match = re.search(r"✓ OK in (\d+) ms \(gpt-4o-mini\)", body)
+    assert match, body
+    return int(match.group(1))
+
+
+def _row_latency(body: str) -> int:
+    """The response time a row shows, beside which a passed test is marked."""
+    match = re.search(
+        r'data-label="Response time">\s*(\d+) ms\s*<div class="ch-row-result">'
+        r'<span class="ch-result ch-result-ok" role="status">✓ Test passed</span>',
+        body,
+    )
+    assert match, body
+    return int(match.group(1))
+
+
+def test_it_sends_anonymous_visitors_to_login(live_channel: Channel, upstream: Any) -> None:
+    url = f"/channels/{live_channel.pk}/test/"
+    assert_login_redirect(Client().post(url), url)
+    assert upstream.requests == []
+
+
+def test_it_refuses_non_staff(user_client: Client, live_channel: Channel, upstream: Any) -> None:
+    assert_forbidden(user_client.post(f"/channels/{live_channel.pk}/test/"))
+    assert upstream.requests == []
+
+
+def test_it_rejects_get(admin_client: Client, live_channel: Channel, upstream: Any) -> None:
+    assert admin_client.get(f"/channels/{live_channel.pk}/test/").status_code == 405
+    assert upstream.requests == []
+
+
+def test_it_checks_csrf(admin_user: Any, live_channel: Channel, upstream: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    assert client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).status_code == 403
+    assert upstream.requests == []
+
+
+def test_the_row_shows_the_latency(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    response = admin_client.post(
+        f"/channels/{live_channel.pk}/test/", {"fragment": "row"}, headers=HTMX
+    )
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert body.startswith(f'<tr id="channel-{live_channel.pk}"')
+    latency = _row_latency(body)
+    live_channel.refresh_from_db()
+    assert live_channel.last_response_ms == latency
+    assert live_channel.last_test_at is not None
+    assert "\xa0minutes ago</time>" in body
+    sent = upstream.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.json()["model"] == "gpt-4o-mini"
+    assert upstream.api_key not in body
+
+
+def test_it_tests_the_mapped_test_model(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(
+        base_url=upstream.v1,
+        key=upstream.api_key,
+        models=["fast"],
+        model_mapping={"fast": "gpt-4o-mini"},
+        test_model="fast",
+    )
+    body = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
+
+    _row_latency(body)
+    assert upstream.requests[-1].json()["model"] == "gpt-4o-mini"
+
+
+def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
+    response = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    body = response.content.decode()
+
+    assert (
+        'class="ch-result ch-result-failed" role="alert">✗ gpt-4o-mini: Incorrect API key provided'
+        in body
+    )
+    assert WRONG_KEY not in body
+    assert upstream.requests[-1].headers["authorization"] == f"Bearer {WRONG_KEY}"
+    channel.refresh_from_db()
+    assert channel.last_test_at is not None
+    assert channel.last_response_ms is None
+
+
+def test_an_upstream_error_message_is_shown(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    upstream.fail_with = (503, {"error": {"message": "The model is overloaded <retry>"}})
+    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+
+    assert "✗ gpt-4o-mini: The model is overloaded &lt;retry&gt;" in body
+
+
+def test_the_edit_page_gets_just_the_result(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    body = admin_client.post(
+        f"/channels/{live_channel.pk}/test/", {"fragment": "result"}, headers=HTMX
+    ).content.decode()
+
+    assert body.startswith('<span class="ch-result ch-result-ok" role="status">✓ OK in')
+    assert "<tr" not in body
+    _latency(body)
+
+
+def test_a_test_all_item_also_updates_the_row(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    body = admin_client.post(
+        f"/channels/{live_channel.pk}/test/", {"fragment": "run"}, headers=HTMX
+    ).content.decode()
+
+    assert body.startswith(f'<li id="test-run-{live_channel.pk}" class="ch-test-run-item is-ok">')
+    _latency(body)
+    # The row travels out of band, wrapped in <template> so a <tr> parses outside a table.
+    assert f'<template><tr id="channel-{live_channel.pk}"' in body
+    assert 'hx-swap-oob="true"' in body
+
+
+def test_a_pass_re_enables_an_auto_disabled_channel(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    Channel.objects.filter(pk=live_channel.pk).update(
+        status=ChannelStatus.AUTO_DISABLED, status_reason="HTTP 502"
+    )
+    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+
+    assert 'badge status-enabled">Enabled<' in body
+    live_channel.refresh_from_db()
+    assert (live_channel.status, live_channel.status_reason) == ("enabled", "")
+
+
+def test_a_pass_leaves_a_disabled_channel_disabled(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    Channel.objects.filter(pk=live_channel.pk).update(status=ChannelStatus.DISABLED)
+    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+
+    _row_latency(body)
+    assert 'badge status-disabled">Disabled<' in body
+    assert Channel.objects.get(pk=live_channel.pk).status == "disabled"
+
+
+def test_a_failure_leaves_an_auto_disabled_channel_so(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.AUTO_DISABLED)
+    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    assert Channel.objects.get(pk=channel.pk).status == "auto_disabled"
+
+
+def test_without_htmx_it_redirects_with_the_result(
+    admin_client: Client, live_channel: Channel, upstream: Any
+) -> None:
+    response = admin_client.post(
+        f"/channels/{live_channel.pk}/test/", {"next": f"/channels/{live_channel.pk}/"}
+    )
+    assert response["Location"] == f"/channels/{live_channel.pk}/"
+    page = admin_client.get(response["Location"]).content.decode()
+    assert re.search(r"“Live” passed the test in \d+ ms\.", page)
+
+
+def test_without_htmx_a_failure_is_an_error_message(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
+    page = admin_client.post(f"/channels/{channel.pk}/test/", follow=True).content.decode()
+
+    assert "“Primary” failed the test: Incorrect API key provided" in page
+    assert WRONG_KEY not in page
+
+
+def test_a_channel_without_models_says_so(admin_client: Client, channel: Channel) -> None:
+    Channel.objects.filter(pk=channel.pk).update(model_names=[], test_model="")
+    body = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
+    assert "✗ The channel has no model to test." in body
+
+
+def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
+    assert admin_client.post("/channels/999/test/", headers=HTMX).status_code == 404

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from channels_admin import testing
+from channels_admin.models import Channel, ChannelStatus
+from channels_admin.views_test import TEST_CONCURRENCY
+from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+
+pytestmark = pytest.mark.django_db
+MakeChannel = Callable[..., Channel]
+
+
+@pytest.fixture
+def three(make_channel: MakeChannel, upstream: Any) -> dict[str, Channel]:
+    """An enabled, an auto-disabled and a disabled channel, all able to pass."""
+    channels = {
+        status: make_channel(name=f"ch-{status}", base_url=upstream.v1, key=upstream.api_key)
+        for status in ("enabled", "auto_disabled", "disabled")
+    }
+    for status, channel in channels.items():
+        Channel.objects.filter(pk=channel.pk).update(status=status)
+    return channels
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    assert_login_redirect(Client().post("/channels/test-all/"), "/channels/test-all/")
+
+
+def test_it_refuses_non_staff(
+    user_client: Client, three: dict[str, Channel], upstream: Any
+) -> None:
+    assert_forbidden(user_client.post("/channels/test-all/"))
+    assert upstream.requests == []
+
+
+def test_it_rejects_get(admin_client: Client) -> None:
+    assert admin_client.get("/channels/test-all/").status_code == 405
+
+
+def test_htmx_answers_with_a_panel_that_tests_each_channel(
+    admin_client: Client, three: dict[str, Channel], upstream: Any
+) -> None:
+    body = admin_client.post("/channels/test-all/", headers=HTMX).content.decode()
+
+    # Enabled and auto-disabled channels are tested (a pass re-enables the latter).
+    for status in ("enabled", "auto_disabled"):
+        pk = three[status].pk
+        assert f'<li id="test-run-{pk}"' in body
+        assert f'hx-post="/channels/{pk}/test/"' in body
+    assert f'id="test-run-{three["disabled"].pk}"' not in body
+    assert 'hx-trigger="load"' in body
+    assert json.loads(re.search(r"hx-vals='([^']*)'", body).group(1)) == {"fragment": "run"}
+    # The browser runs the tests, nothing has been called yet.
+    assert upstream.requests == []
+    assert "<html" not in body
+
+
+def test_htmx_panel_bounds_the_requests_in_flight(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    for index in range(TEST_CONCURRENCY * 2 + 1):
+        make_channel(name=f"ch-{index}")
+    body = admin_client.post("/channels/test-all/", headers=HTMX).content.decode()
+
+    # Each item queues on one of TEST_CONCURRENCY lanes; a lane runs one request at a time.
+    lanes = re.findall(r'hx-sync="(#test-lane-\d+):queue all"', body)
+    assert len(lanes) == TEST_CONCURRENCY * 2 + 1
+    assert len(set(lanes)) == TEST_CONCURRENCY
+    for lane in set(lanes):
+        assert f'<span id="{lane[1:]}" hidden></span>' in body
+
+
+def test_scope_all_includes_disabled_channels(
+    admin_client: Client, three: dict[str, Channel]
+) -> None:
+    body = admin_client.post("/channels/test-all/", {"scope": "all"}, headers=HTMX).content.decode()
+    assert all(f'id="test-run-{channel.pk}"' in body for channel in three.values())
+    assert "Testing all channels" in body
+
+
+def test_without_htmx_it_tests_them_all_and_shows_the_results(
+    admin_client: Client, three: dict[str, Channel], make_channel: MakeChannel, upstream: Any
+) -> None:
+    broken = make_channel(name="broken", base_url=upstream.v1, key="sk-not-the-right-one-123")
+    response = admin_client.post("/channels/test-all/")
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "<h1>Test results</h1>" in body
+    assert "Tested 3 channels: 2 passed, 1 failed." in body
+    assert len(re.findall(r"✓ OK in \d+ ms", body)) == 2
+    assert "✗ gpt-4o-mini: Incorrect API key provided" in body
+    assert "sk-not-the-right-one-123" not in body
+    assert upstream.api_key not in body
+    # The auto-disabled channel passed and is back; the disabled one was not tested.
+    assert Channel.objects.get(pk=three["auto_disabled"].pk).status == "enabled"
+    assert Channel.objects.get(pk=three["disabled"].pk).last_test_at is None
+    assert Channel.objects.get(pk=broken.pk).last_test_at is not None
+
+
+def test_without_htmx_scope_all_tests_disabled_ones_too(
+    admin_client: Client, three: dict[str, Channel]
+) -> None:
+    body = admin_client.post("/channels/test-all/", {"scope": "all"}).content.decode()
+
+    assert "Tested 3 channels: 3 passed, 0 failed." in body
+    # Tested, but a manual disable is the admin's decision: it stays.
+    disabled = Channel.objects.get(pk=three["disabled"].pk)
+    assert disabled.last_test_at is not None
+    assert disabled.status == ChannelStatus.DISABLED
+
+
+def test_without_htmx_at_most_the_bound_run_at_once(
+    admin_client: Client, make_channel: MakeChannel, upstream: Any, monkeypatch: Any
+) -> None:
+    total = TEST_CONCURRENCY + 3
+    for index in range(total):
+        make_channel(name=f"ch-{index}", base_url=upstream.v1, key=upstream.api_key)
+    real_test = testing.run_channel_test
+    in_flight = 0
+    most = 0
+
+    async def counted(channel: Channel) -> Any:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await real_test(channel)
+        finally:
+            in_flight -= 1
+
+    # Every test starts before any upstream answers, so `most` is how many the runner let in.
+    monkeypatch.setattr(testing, "run_channel_test", counted)
+    body = admin_client.post("/channels/test-all/").content.decode()
+
+    assert f"Tested {total} channels: {total} passed, 0 failed." in body
+    assert most == TEST_CONCURRENCY
+    assert len([r for r in upstream.requests if r.path == "/v1/chat/completions"]) == total
