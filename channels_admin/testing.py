@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels_admin.models import Channel
 from channels_admin.services import channel_record_test
 from gateway.relay.errors import scrub, secrets_of, upstream_error_message
-from gateway.relay.upstream import get_client
+from gateway.relay.upstream import get_admin_client
 
 TEST_PROMPT = "Say hi."
 TEST_TIMEOUT_SECONDS = 30.0
@@ -40,7 +40,7 @@ async def _call_upstream(channel: Channel, api_key: str) -> tuple[bool, int, str
     model = channel.upstream_model(channel.effective_test_model)
     started = time.perf_counter()
     try:
-        response = await get_client().post(
+        response = await get_admin_client().post(
             f"{channel.base_url}/chat/completions",
             json={"model": model, "messages": [{"role": "user", "content": TEST_PROMPT}]},
             headers={"Authorization": f"Bearer {api_key}"},
@@ -104,7 +104,7 @@ async def fetch_upstream_models(base_url: str, api_key: str) -> list[str]:
     """The model IDs an upstream's `/models` lists for this key, sorted."""
     base_url = base_url.strip().rstrip("/")
     try:
-        response = await get_client().get(
+        response = await get_admin_client().get(
             f"{base_url}/models",
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=TEST_TIMEOUT_SECONDS,

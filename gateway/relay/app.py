@@ -16,11 +16,11 @@ from django.conf import settings
 
 from gateway.relay.auth import TokenRecord, bearer_key
 from gateway.relay.bodies import BodyError, parse_body
-from gateway.relay.cache import RelayCache, redis_version_reader
+from gateway.relay.cache import RedisVersionReader, RelayCache
 from gateway.relay.errors import error_body
 from gateway.relay.proxy import Forward, Send, UpstreamFailed, forward
 from gateway.relay.routing import attempt_order
-from gateway.relay.upstream import close_client
+from gateway.relay.upstream import close_clients
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class RelayApp:
     ) -> None:
         self.cache = cache or RelayCache(
             refresh_seconds=settings.RELAY_REFRESH_SECONDS,
-            read_version=redis_version_reader(settings.REDIS_URL) if settings.REDIS_URL else None,
+            read_version=RedisVersionReader(settings.REDIS_URL) if settings.REDIS_URL else None,
         )
         self.rng = rng or random.Random()
         self.retries = settings.RELAY_RETRIES if retries is None else retries
@@ -213,8 +213,8 @@ class RelayApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
-                    await self.cache.flush()
-                    await close_client()
+                    await self.cache.aclose()
+                    await close_clients()
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return

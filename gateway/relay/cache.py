@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
@@ -84,24 +85,31 @@ def _db_version() -> int:
     return read_db_version()
 
 
-def redis_version_reader(url: str) -> Callable[[], Awaitable[int]]:
-    import redis.asyncio as aioredis
+class RedisVersionReader:
+    """Reads the relay version that services publish to Redis after each change."""
 
-    from gateway.state import REDIS_VERSION_KEY
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # A client belongs to the event loop it was made on: one per loop, like the httpx one.
+        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
 
-    # A client belongs to the event loop it was made on: one per loop, like the httpx client.
-    clients: dict[int, tuple[asyncio.AbstractEventLoop, aioredis.Redis]] = {}
+    async def __call__(self) -> int:
+        import redis.asyncio as aioredis
 
-    async def read() -> int:
+        from gateway.state import REDIS_VERSION_KEY
+
         loop = asyncio.get_running_loop()
-        entry = clients.get(id(loop))
+        entry = self._clients.get(id(loop))
         if entry is None:
-            client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-            entry = clients[id(loop)] = (loop, client)
+            client = aioredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+            entry = self._clients[id(loop)] = (loop, client)
         value = await entry[1].get(REDIS_VERSION_KEY)
         return int(value) if value is not None else 0
 
-    return read
+    async def aclose(self) -> None:
+        entry = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].aclose()
 
 
 @dataclass
@@ -195,6 +203,11 @@ class RelayCache:
             await sync_to_async(_store_last_used)(used)
         except Exception:
             log.exception("could not record when %d tokens were last used", len(used))
+
+    async def aclose(self) -> None:
+        await self.flush()
+        if isinstance(self.read_version, RedisVersionReader):
+            await self.read_version.aclose()
 
     async def flush(self) -> None:
         """Write pending last-used times now (at shutdown, and in tests)."""

@@ -66,18 +66,16 @@ async def forward(request: Forward, routes: list[Route], send: Send) -> None:
         )
         try:
             response = await client.send(outgoing, stream=True)
-        except httpx.TimeoutException:
-            log.warning("channel %s timed out (request %s)", route.name, request.request_id)
-            failure = UpstreamFailed(504, "The upstream timed out.", "upstream_timeout")
+        except httpx.TimeoutException as exc:
+            if not isinstance(exc, httpx.ConnectTimeout):
+                log.warning("channel %s timed out (request %s)", route.name, request.request_id)
+                failure = UpstreamFailed(504, "The upstream timed out.", "upstream_timeout")
+                continue
+            # aiohttp's refused connections arrive as ConnectTimeout: "unreachable" covers both.
+            failure = _unreachable(route, exc, request.request_id)
             continue
         except httpx.HTTPError as exc:
-            reason = scrub(
-                str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url)
-            )
-            log.warning(
-                "channel %s unreachable: %s (request %s)", route.name, reason, request.request_id
-            )
-            failure = UpstreamFailed(502, "The upstream could not be reached.", "upstream_error")
+            failure = _unreachable(route, exc, request.request_id)
             continue
         try:
             if response.status_code == 401 and request.auto_disable:
@@ -95,6 +93,12 @@ async def forward(request: Forward, routes: list[Route], send: Send) -> None:
         finally:
             await response.aclose()
     raise failure
+
+
+def _unreachable(route: Route, exc: Exception, request_id: str) -> UpstreamFailed:
+    reason = scrub(str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url))
+    log.warning("channel %s unreachable: %s (request %s)", route.name, reason, request_id)
+    return UpstreamFailed(502, "The upstream could not be reached.", "upstream_error")
 
 
 async def _auto_disable(route: Route, response: httpx.Response) -> None:

@@ -44,7 +44,8 @@ def gateway(transactional_db: None) -> Iterator[Gateway]:
         cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0),
         rng=random.Random(1234),
     )
-    with serve_asgi(build_application(relay)) as url:
+    # Lifespan on: the relay closes its upstream client when the server stops.
+    with serve_asgi(build_application(relay), lifespan="on") as url:
         gateway = Gateway(url=url, relay=relay)
         yield gateway
         for client in gateway.clients.values():

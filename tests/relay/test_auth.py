@@ -120,7 +120,7 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(
 
     # The fixture's server trusts 127.0.0.1 as a proxy (uvicorn's default): the header counts.
     trusted = httpx.post(gateway.v1 + "/chat/completions", headers=spoofed, json=body)
-    with serve_asgi(untrusting, forwarded_allow_ips="") as url:
+    with serve_asgi(untrusting, forwarded_allow_ips="", lifespan="on") as url:
         refused = httpx.post(url + "/v1/chat/completions", headers=spoofed, json=body)
 
     assert trusted.status_code == 200

@@ -43,7 +43,7 @@ def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueryCounter]:
 @pytest.fixture
 def slow_refresh_gateway(transactional_db: None) -> Iterator[Gateway]:
     relay = RelayApp(cache=RelayCache(refresh_seconds=3600), rng=random.Random(1))
-    with serve_asgi(build_application(relay)) as url:
+    with serve_asgi(build_application(relay), lifespan="on") as url:
         yield Gateway(url=url, relay=relay)
 
 
@@ -71,7 +71,7 @@ def test_checking_for_changes_costs_one_query_a_request_at_most(
     key = new_token()
     # Checks on every request (the real interval is 0.5 s): the worst case.
     relay = RelayApp(cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=3600))
-    with serve_asgi(build_application(relay)) as url:
+    with serve_asgi(build_application(relay), lifespan="on") as url:
         client = Gateway(url=url, relay=relay).cached_client(key)
         client.chat.completions.create(model="gpt-4o-mini", messages=[])
 

@@ -23,9 +23,9 @@ def serve_asgi(app: Any, **options: Any) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
+    options.setdefault("lifespan", "off")
     config = uvicorn.Config(
         app,
-        lifespan="off",
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
