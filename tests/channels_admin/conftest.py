@@ -15,15 +15,8 @@ SECRET_KEY = "sk-live-channel-secret-0123456789ABCDEF"
 
 
 @pytest.fixture(autouse=True)
-def _plain_static(settings: Any) -> Iterator[None]:
-    # The manifest storage needs collectstatic; page tests only need {% static %} to resolve.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def _english(settings: Any) -> Iterator[None]:
     settings.LANGUAGE_CODE = "en"
-    # admin_client creates a user per test; the real hasher makes that slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
 
 

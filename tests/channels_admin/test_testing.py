@@ -104,7 +104,7 @@ def test_a_timeout_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
         raise httpx.ReadTimeout("timed out", request=request)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr(testing, "get_client", lambda: client)
+    monkeypatch.setattr(testing, "get_admin_client", lambda: client)
     channel = make_channel("https://slow.example.net/v1", "sk-slow-key-1234567890")
     result = async_to_sync(run_channel_test)(channel)
     assert result.ok is False
@@ -162,7 +162,7 @@ def test_run_channel_tests_keeps_the_order_and_the_limit(monkeypatch: pytest.Mon
         return httpx.Response(200, json={"choices": []})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    monkeypatch.setattr(testing, "get_client", lambda: client)
+    monkeypatch.setattr(testing, "get_admin_client", lambda: client)
     channels = [
         make_channel(
             f"https://u{i}.example.net/v1",

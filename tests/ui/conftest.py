@@ -17,15 +17,8 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_and_clean_cache(settings: Any) -> Any:
-    # The manifest storage needs collectstatic; page tests only need {% static %} to resolve.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def _clean_cache(settings: Any) -> Any:
     settings.PUBLIC_BASE_URL = ""
-    # Logging in is what these tests do a lot of; the real hasher makes each login slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()
