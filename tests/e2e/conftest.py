@@ -1,0 +1,139 @@
+"""A live gateway, a staff account and a headless Debian Chromium for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, sync_playwright
+
+from tests.support.servers import serve_asgi
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+STAFF_USERNAME = "admin"
+STAFF_PASSWORD = "a long and correct password"
+
+
+@dataclass
+class Staff:
+    username: str
+    password: str
+
+
+@dataclass
+class Screenshots:
+    """Full-page screenshots numbered in the order the pages were seen: 01-login.png, ..."""
+
+    directory: Path
+    taken: list[Path] = field(default_factory=list)
+
+    def take(self, page: Page, name: str) -> Path:
+        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path
+
+
+_failed = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Lets the `page` fixture know the test failed, to keep a picture of where.
+    report = yield
+    if report.when == "call":
+        item.stash[_failed] = report.failed
+    return report
+
+
+@pytest.fixture
+def gateway_url(transactional_db: None, settings: Any) -> Iterator[str]:
+    """The whole ASGI app (admin pages and /v1) on a free loopback port.
+
+    transactional_db: the server thread has its own connection and sees only committed rows.
+    The relay re-reads the admin's changes on every request, so a channel saved in the browser
+    serves the very next call.
+    """
+    # Imported here, not at the top: `pytest tests/e2e` loads this file before the root
+    # conftest's pytest_configure switches whitenoise to the finders, and the ASGI app reads
+    # that setting when it is first imported (too early, the CSS and htmx would be 404s).
+    from gateway.asgi import build_application
+    from gateway.relay.app import RelayApp
+    from gateway.relay.cache import RelayCache
+
+    settings.PUBLIC_BASE_URL = ""  # the pages then offer this server's own /v1
+    relay = RelayApp(
+        cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0), rng=random.Random(1234)
+    )
+    with serve_asgi(build_application(relay), lifespan="on") as url:
+        yield url
+
+
+@pytest.fixture
+def staff(transactional_db: None) -> Staff:
+    get_user_model().objects.create_user(
+        username=STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True
+    )
+    return Staff(STAFF_USERNAME, STAFF_PASSWORD)
+
+
+@pytest.fixture
+def screenshots() -> Screenshots:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # Pictures of an earlier run would pass for this one's.
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return Screenshots(ARTIFACTS)
+
+
+@pytest.fixture
+def page(
+    request: pytest.FixtureRequest, staff: Staff, gateway_url: str, screenshots: Screenshots
+) -> Iterator[Page]:
+    """A fresh headless Chromium tab, English, allowed to use the clipboard.
+
+    Playwright's sync API marks its event loop as running in this thread between calls, and
+    Django's ORM then refuses to run here (SynchronousOnlyOperation). So this fixture needs
+    every fixture that writes to the database, which therefore runs before the browser starts,
+    and the tests assert on what the pages show rather than on database rows.
+    """
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(
+            f"CHROMIUM NOT INSTALLED at {CHROMIUM}: browser test NOT RUN "
+            "(`make browser-deps` installs Debian's chromium)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            base_url=gateway_url,
+            locale="en-US",
+            viewport={"width": 1280, "height": 900},
+        )
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway_url)
+        context.set_default_timeout(10_000)
+        tab = context.new_page()
+        try:
+            yield tab
+        finally:
+            if request.node.stash.get(_failed, False):
+                tab.screenshot(path=str(screenshots.directory / "failed.png"), full_page=True)
+            context.close()
+            browser.close()
