@@ -14,10 +14,29 @@ class TokenStatus(models.TextChoices):
     DISABLED = "disabled", _("Disabled")
 
 
-class Token(models.Model):
-    """A downstream key. Only its keyed hash is stored; the key is shown once at creation."""
+class HashedKey(models.Model):
+    """A secret kept only as its keyed hash, found by a short prefix that is safe to show."""
 
     name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{self.prefix}…"  # type: ignore[attr-defined]
+
+
+class Token(HashedKey):
+    """A downstream key. Only its keyed hash is stored; the key is shown once at creation."""
+
     group = models.CharField(_("group"), max_length=64, default="default")
     status = models.CharField(
         _("status"), max_length=20, choices=TokenStatus.choices, default=TokenStatus.ENABLED
@@ -26,41 +45,14 @@ class Token(models.Model):
     allowed_models = models.JSONField(_("allowed models"), default=list, blank=True)
     allowed_ips = models.JSONField(_("allowed IPs"), default=list, blank=True)
     prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, db_index=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def display_prefix(self) -> str:
-        return f"{self.prefix}…"
 
     @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
-class AdminKey(models.Model):
+class AdminKey(HashedKey):
     """A key for the JSON admin API, stored the same way as tokens."""
 
-    name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=ADMIN_KEY_PREFIX_LENGTH, db_index=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def display_prefix(self) -> str:
-        return f"{self.prefix}…"

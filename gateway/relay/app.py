@@ -294,25 +294,16 @@ def _model_entry(name: str) -> dict[str, Any]:
 
 
 async def _send_json(send: Any, status: int, payload: Any, request_id: str) -> None:
-    body = orjson.dumps(payload)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _send_body(send, status, orjson.dumps(payload), request_id)
 
 
 async def _send_error(
     send: Any, status: int, code: str, message: str, request_id: str, param: str | None = None
 ) -> None:
-    body = error_body(status, message, code=code, param=param)
+    await _send_body(send, status, error_body(status, message, code=code, param=param), request_id)
+
+
+async def _send_body(send: Any, status: int, body: bytes, request_id: str) -> None:
     await send(
         {
             "type": "http.response.start",

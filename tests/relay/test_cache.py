@@ -40,24 +40,20 @@ def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueryCounter]:
         yield counter
 
 
-@pytest.fixture
-def slow_refresh_gateway(transactional_db: None) -> Iterator[Gateway]:
-    relay = RelayApp(cache=RelayCache(refresh_seconds=3600), rng=random.Random(1))
-    with serve_asgi(build_application(relay), lifespan="on") as url:
-        yield Gateway(url=url, relay=relay)
-
-
+@pytest.mark.django_db(transaction=True)
 def test_steady_state_requests_touch_no_database(
-    slow_refresh_gateway: Gateway, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_channel(upstream)
     key = new_token()
-    client = slow_refresh_gateway.cached_client(key)
-    client.chat.completions.create(model="gpt-4o-mini", messages=[])  # warms the caches
+    relay = RelayApp(cache=RelayCache(refresh_seconds=3600), rng=random.Random(1))
+    with serve_asgi(build_application(relay), lifespan="on") as url:
+        client = Gateway(url=url, relay=relay).cached_client(key)
+        client.chat.completions.create(model="gpt-4o-mini", messages=[])  # warms the caches
 
-    with counting_queries(monkeypatch) as queries:
-        for _ in range(20):
-            client.chat.completions.create(model="gpt-4o-mini", messages=[])
+        with counting_queries(monkeypatch) as queries:
+            for _ in range(20):
+                client.chat.completions.create(model="gpt-4o-mini", messages=[])
 
     assert len(upstream.requests) == 21
     assert queries.count == 0
