@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.db import DatabaseError
 
 from gateway.relay.auth import TokenRecord, bearer_key
 from gateway.relay.bodies import BodyError, parse_body
@@ -72,6 +73,16 @@ class RelayApp:
             await _send_error(send, exc.status, exc.code, str(exc), request_id, exc.param)
         except ClientGone:
             log.info("client went away while sending its request (request %s)", request_id)
+        except DatabaseError:
+            log.exception("relay could not read the database (request %s)", request_id)
+            if not responded:
+                await _send_error(
+                    send,
+                    503,
+                    "gateway_unavailable",
+                    "The gateway cannot reach its database; try again shortly.",
+                    request_id,
+                )
         except Exception:
             log.exception("relay failed (request %s)", request_id)
             if not responded:
@@ -194,7 +205,7 @@ class RelayApp:
     async def health(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """200 when the relay can read its channels (so the database answers), else 503."""
         try:
-            await self.cache.ensure_fresh()
+            await self.cache.check_now()
         except Exception:
             log.exception("health check failed")
             await _send_json(send, 503, {"status": "unavailable"}, _request_id(scope["headers"]))

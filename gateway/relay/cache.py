@@ -142,6 +142,21 @@ class RelayCache:
         async with self._lock:
             if self.clock() < self._next_check:
                 return
+            try:
+                await self._check()
+            except Exception:
+                if self._version is None:
+                    raise  # nothing loaded yet: there is no table to serve from
+                # Keep relaying on the last good table rather than drop every request while
+                # the database is away; try again after the usual interval.
+                log.exception("could not refresh channels and tokens; serving the last ones")
+                self._next_check = self.clock() + max(self.refresh_seconds, 1.0)
+
+    async def check_now(self) -> None:
+        """Read the version (and reload if it moved) now; raises if that fails."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
             await self._check()
 
     async def _check(self) -> None:

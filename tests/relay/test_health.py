@@ -5,7 +5,8 @@ import pytest
 from django.db import OperationalError
 
 from gateway.relay import cache as cache_module
-from tests.relay.conftest import Gateway
+from tests.relay.conftest import Gateway, add_channel, new_token
+from tests.support.fake_upstream import FakeUpstream
 
 
 def test_it_reports_healthy(gateway: Gateway) -> None:
@@ -29,3 +30,44 @@ def test_it_reports_a_database_it_cannot_read(
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
+
+
+def test_the_relay_keeps_serving_from_its_last_table_when_the_database_goes(
+    gateway: Gateway, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_channel(upstream)
+    key = new_token()
+    client = gateway.cached_client(key)
+    client.chat.completions.create(model="gpt-4o-mini", messages=[])
+
+    def unreadable() -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(cache_module, "_db_version", unreadable)
+    monkeypatch.setattr(cache_module, "_load_routing_rows", unreadable)
+
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[])
+
+    assert reply.choices[0].message.content == "hello from upstream"
+    assert httpx.get(gateway.url + "/healthz").status_code == 503
+
+
+def test_an_unverifiable_token_is_a_503_not_a_500(
+    gateway: Gateway, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_channel(upstream)
+    key = new_token()
+    httpx.get(gateway.url + "/healthz")  # the table is loaded
+
+    def unreadable(prefix: str) -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(cache_module, "_load_token", unreadable)
+    response = httpx.post(
+        gateway.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "gpt-4o-mini", "messages": []},
+    )
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "gateway_unavailable"
