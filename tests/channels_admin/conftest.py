@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -10,7 +9,6 @@ from django.test import Client
 from channels_admin.models import Channel
 from channels_admin.services import channel_create
 
-HTMX = {"HX-Request": "true"}
 SECRET_KEY = "sk-live-channel-secret-0123456789ABCDEF"
 
 
@@ -55,17 +53,6 @@ def live_channel(make_channel: Callable[..., Channel], upstream: Any) -> Channel
     return make_channel(
         name="Live", base_url=upstream.v1, key=upstream.api_key, models=["gpt-4o-mini"]
     )
-
-
-def assert_login_redirect(response: Any, path: str) -> None:
-    assert response.status_code == 302
-    location = urlsplit(response["Location"])
-    assert location.path == "/login/"
-    assert parse_qs(location.query)["next"] == [path]
-
-
-def assert_forbidden(response: Any) -> None:
-    assert response.status_code == 403
 
 
 def snapshot(channel: Channel) -> dict[str, Any]:

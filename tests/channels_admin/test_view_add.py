@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from channels_admin.models import Channel
-from tests.channels_admin.conftest import SECRET_KEY, assert_forbidden, assert_login_redirect
+from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.pages import assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from channels_admin.models import Channel
-from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,8 @@ from django.utils import timezone
 
 from channels_admin.listing import PAGE_SIZE
 from channels_admin.models import Channel, ChannelStatus
-from tests.channels_admin.conftest import (
-    HTMX,
-    SECRET_KEY,
-    assert_forbidden,
-    assert_login_redirect,
-)
+from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 MakeChannel = Callable[..., Channel]

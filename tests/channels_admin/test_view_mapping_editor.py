@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 URL = "/channels/mapping-editor/"

@@ -11,7 +11,7 @@ from django.test import Client
 from channels_admin import testing
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.views_test import TEST_CONCURRENCY
-from tests.channels_admin.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 MakeChannel = Callable[..., Channel]

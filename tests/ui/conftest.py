@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,7 +12,6 @@ from channels_admin.models import Channel
 from channels_admin.services import channel_create
 
 PASSWORD = "correct horse battery staple"
-HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
@@ -61,15 +59,3 @@ def make_channel(db: None) -> Callable[..., Channel]:
         return channel_create(**fields)
 
     return make
-
-
-def assert_login_redirect(response: Any, path: str) -> None:
-    assert response.status_code == 302
-    location = urlsplit(response["Location"])
-    assert location.path == "/login/"
-    assert parse_qs(location.query)["next"] == [path]
-
-
-def assert_forbidden(response: Any) -> None:
-    assert response.status_code == 403
-    assert "not an administrator" in response.content.decode()

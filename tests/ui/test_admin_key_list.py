@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.ui.conftest import assert_forbidden, assert_login_redirect
+from tests.support.pages import assert_forbidden, assert_login_redirect
 from tokens.models import AdminKey
 from tokens.services import admin_key_create
 

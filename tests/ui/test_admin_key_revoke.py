@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.ui.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 from tokens.models import AdminKey
 from tokens.services import admin_key_create, admin_key_find
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.ui.conftest import assert_forbidden, assert_login_redirect
+from tests.support.pages import assert_forbidden, assert_login_redirect
 from tokens.models import AdminKey
 from tokens.services import admin_key_create
 

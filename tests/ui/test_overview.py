@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from channels_admin.services import channel_update
-from tests.ui.conftest import assert_forbidden, assert_login_redirect
+from tests.support.pages import assert_forbidden, assert_login_redirect
 from tokens.services import admin_key_create, token_create
 
 pytestmark = pytest.mark.django_db

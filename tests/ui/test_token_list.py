@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.ui.conftest import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 from tokens.models import Token
 from tokens.services import token_create
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from tests.ui.conftest import assert_forbidden, assert_login_redirect
+from tests.support.pages import assert_forbidden, assert_login_redirect
 from tokens.models import Token
 from tokens.services import token_create
 
