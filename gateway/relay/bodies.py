@@ -23,7 +23,6 @@ class BodyError(ValueError):
 @dataclass(slots=True)
 class ParsedBody:
     model: str | None
-    stream: bool
     # For JSON bodies, the decoded object (re-encoded only if the model is renamed).
     payload: dict | None = None
     # For multipart bodies, where the model's value sits: body[start:end].
@@ -41,7 +40,7 @@ def parse_body(content_type: bytes, body: bytes) -> ParsedBody:
     if media_type == b"multipart/form-data":
         return _parse_multipart(content_type, body)
     if not body:
-        return ParsedBody(model=None, stream=False)
+        return ParsedBody(model=None)
     raise BodyError(
         "Send the request body as application/json or multipart/form-data.",
         code="unsupported_content_type",
@@ -62,7 +61,7 @@ def _parse_json(body: bytes) -> ParsedBody:
     model = payload.get("model")
     if model is not None and not isinstance(model, str):
         raise BodyError("`model` must be a string.", code="invalid_model", param="model")
-    return ParsedBody(model=model, stream=payload.get("stream") is True, payload=payload)
+    return ParsedBody(model=model, payload=payload)
 
 
 def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
@@ -74,10 +73,10 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
     while True:
         start = body.find(delimiter, position)
         if start < 0:
-            return ParsedBody(model=None, stream=False)
+            return ParsedBody(model=None)
         headers_start = start + len(delimiter)
         if body[headers_start : headers_start + 2] == b"--":
-            return ParsedBody(model=None, stream=False)
+            return ParsedBody(model=None)
         headers_end = body.find(b"\r\n\r\n", headers_start)
         if headers_end < 0:
             raise BodyError("The multipart body is cut short.", code="invalid_multipart")
@@ -87,8 +86,7 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
             raise BodyError("The multipart body is cut short.", code="invalid_multipart")
         if _MODEL_PART.search(body, headers_start, headers_end):
             model = body[value_start:value_end].decode("utf-8", "replace").strip()
-            stream = b'name="stream"\r\n\r\ntrue' in body
-            return ParsedBody(model=model, stream=stream, model_span=(value_start, value_end))
+            return ParsedBody(model=model, model_span=(value_start, value_end))
         position = value_end
 
 

@@ -21,11 +21,11 @@ def multipart(*parts: tuple[str, bytes]) -> bytes:
 CONTENT_TYPE = b"multipart/form-data; boundary=" + BOUNDARY
 
 
-def test_it_reads_the_model_and_stream_flag_from_json() -> None:
+def test_it_reads_the_model_from_json() -> None:
     parsed = parse_body(b"application/json", b'{"model": "m", "stream": true}')
 
     assert parsed.model == "m"
-    assert parsed.stream is True
+    assert parsed.payload == {"model": "m", "stream": True}
 
 
 def test_an_unchanged_model_keeps_the_body_byte_for_byte() -> None:
