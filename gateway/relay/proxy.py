@@ -107,9 +107,14 @@ async def _auto_disable(route: Route, response: httpx.Response) -> None:
         upstream_error_message(401, content[:MAX_ERROR_BODY]),
         secrets_of(route.api_key, route.base_url),
     )
-    disabled = await sync_to_async(channel_auto_disable)(
-        channel_id=route.channel_id, reason=f"Upstream refused the key: {reason}"
-    )
+    try:
+        disabled = await sync_to_async(channel_auto_disable)(
+            channel_id=route.channel_id, reason=f"Upstream refused the key: {reason}"
+        )
+    except Exception:
+        # The request still deserves its retry; the next 401 tries the write again.
+        log.exception("could not auto-disable channel %s", route.name)
+        return
     if disabled:
         log.warning("channel %s auto-disabled: the upstream refused its key", route.name)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+from django.db import OperationalError
 
 from channels_admin.models import Channel
+from gateway.relay import proxy as proxy_module
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 
@@ -125,3 +127,22 @@ def test_upstream_response_headers_that_name_the_upstream_are_dropped(
     assert "set-cookie" not in response.headers
     assert "openai-organization" not in response.headers
     assert "x-ratelimit-remaining-requests" not in response.headers
+
+
+def test_a_failed_auto_disable_does_not_lose_the_request(
+    gateway: Gateway, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_channel(upstream, name="bad key", key="sk-wrong-channel-key-1234567890abcdef", priority=1)
+    add_channel(upstream, name="good key")
+    key = new_token()
+
+    def database_down(**kwargs: object) -> bool:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(proxy_module, "channel_auto_disable", database_down)
+
+    response = post_chat(gateway, key)
+
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == "hello from upstream"
+    assert Channel.objects.get(name="bad key").status == "enabled"
