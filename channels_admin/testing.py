@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import httpx
 from asgiref.sync import sync_to_async
 
-from channels_admin.models import Channel
-from channels_admin.services import channel_record_test
+from channels_admin.models import Channel, ChannelStatus
+from channels_admin.services import channel_auto_disable, channel_record_test
 from gateway.relay.errors import scrub, secrets_of, upstream_error_message
 from gateway.relay.upstream import get_admin_client
 
@@ -81,6 +81,26 @@ async def run_channel_test(channel: Channel) -> ChannelTestResult:
     ok, latency_ms, error = await _call_upstream(channel, api_key)
     await sync_to_async(channel_record_test)(channel=channel, ok=ok, latency_ms=latency_ms)
     return ChannelTestResult(channel.pk, ok, latency_ms, model, error)
+
+
+async def recheck_refused_channel(channel_id: int) -> ChannelTestResult | None:
+    """After an upstream 401 seen while relaying: the channel test decides, not the 401.
+
+    A client's request can earn a 401 by itself (a header or body the upstream rejects), so
+    the refusal only triggers this clean check with the gateway's own minimal request; only
+    the check's failure takes the channel out of rotation. None when the channel is gone or
+    not enabled (nothing to decide).
+    """
+    channel = await Channel.objects.filter(pk=channel_id).afirst()
+    if channel is None or channel.status != ChannelStatus.ENABLED:
+        return None
+    result = await run_channel_test(channel)
+    if not result.ok:
+        await sync_to_async(channel_auto_disable)(
+            channel_id=channel_id,
+            reason=f"The upstream refused a request and the channel test failed: {result.error}",
+        )
+    return result
 
 
 async def run_channel_tests(

@@ -115,12 +115,14 @@ def _bearer_key(request: HttpRequest) -> str | None:
     return key.strip()
 
 
-def _authenticate(key: str) -> AdminKey | None:
+def _authenticate(request: HttpRequest, key: str) -> AdminKey | None:
+    """The admin key behind `key`, also kept on the request so writes can say who made them."""
     admin_key = admin_key_find(key)
     if admin_key is not None:
         now = timezone.now()
         AdminKey.objects.filter(pk=admin_key.pk).update(last_used_at=now)
         admin_key.last_used_at = now
+        request.admin_key = admin_key  # type: ignore[attr-defined]
     return admin_key
 
 
@@ -171,7 +173,7 @@ def admin_api(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 try:
                     key = _bearer_key(request)
-                    if key is None or await sync_to_async(_authenticate)(key) is None:
+                    if key is None or await sync_to_async(_authenticate)(request, key) is None:
                         raise _auth_error(key)
                     if request.method not in allowed:
                         raise _method_error(request.method or "", allowed)
@@ -185,7 +187,7 @@ def admin_api(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             try:
                 key = _bearer_key(request)
-                if key is None or _authenticate(key) is None:
+                if key is None or _authenticate(request, key) is None:
                     raise _auth_error(key)
                 if request.method not in allowed:
                     raise _method_error(request.method or "", allowed)

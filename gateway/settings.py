@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "gateway",
     "channels_admin",
     "tokens",
+    "audit",
 ]
 
 # The /v1 relay never passes through these: gateway.asgi routes it around Django's handler.
