@@ -15,6 +15,8 @@ COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY channels_admin ./channels_admin
 COPY tokens ./tokens
+COPY audit ./audit
+COPY accounts ./accounts
 RUN pip install .
 COPY manage.py ./
 COPY templates ./templates
@@ -25,7 +27,7 @@ COPY locale ./locale
 RUN TOLLGATE_DATA_DIR=/tmp/build-data python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build-data \
     && useradd --system --uid 10001 --home-dir /data tollgate \
-    && mkdir -p /data && chown tollgate /data
+    && mkdir -p /data && chown tollgate /data && chmod 0700 /data
 
 USER tollgate
 VOLUME ["/data"]
@@ -34,4 +36,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('TOLLGATE_PORT', '8000'), timeout=4)"
 
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py ensure_admin && exec gunicorn gateway.asgi:application --worker-class uvicorn_worker.UvicornWorker --workers \"$TOLLGATE_WORKERS\" --bind \"$TOLLGATE_HOST:$TOLLGATE_PORT\" --access-logfile - --graceful-timeout 30 --timeout 0"]
+# gateway/gunicorn_conf.py: the same serving settings as `make serve`, from the environment.
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py ensure_admin && exec gunicorn -c python:gateway.gunicorn_conf"]

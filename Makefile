@@ -9,7 +9,7 @@ TOLLGATE_WORKERS ?= 1
 # Real services for the tests that need them; unreachable ones are skipped, loudly.
 TOLLGATE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TOLLGATE_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-export TOLLGATE_HOST TOLLGATE_PORT TOLLGATE_TEST_REDIS_URL
+export TOLLGATE_HOST TOLLGATE_PORT TOLLGATE_WORKERS TOLLGATE_TEST_REDIS_URL
 
 # Settings from .env, when there is one (see .env.example).
 ifneq (,$(wildcard .env))
@@ -32,12 +32,10 @@ setup: $(STAMP)
 
 run: setup serve
 
+# Bind, workers, timeouts, connection cap, trusted proxies: gateway/gunicorn_conf.py reads
+# them from the environment (.env.example), so the Docker image serves the same way.
 serve:
-	$(BIN)/gunicorn gateway.asgi:application \
-		--worker-class uvicorn_worker.UvicornWorker \
-		--workers $(TOLLGATE_WORKERS) \
-		--bind $(TOLLGATE_HOST):$(TOLLGATE_PORT) \
-		--access-logfile - --graceful-timeout 30 --timeout 0
+	$(BIN)/gunicorn -c python:gateway.gunicorn_conf
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser of its own.
 browser-deps:
@@ -52,7 +50,7 @@ test: $(STAMP) browser-deps
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(TOLLGATE_TEST_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "--- the database-backed tests again, on PostgreSQL"; \
 		DATABASE_URL='$(TOLLGATE_TEST_DATABASE_URL)' $(BIN)/python -m pytest -p no:cacheprovider -m "not browser" \
-			tests/relay tests/api tests/channels_admin tests/tokens; \
+			tests/relay tests/api tests/channels_admin tests/tokens tests/accounts tests/audit; \
 	else \
 		echo "!!! SKIPPED: PostgreSQL is not reachable at $(TOLLGATE_TEST_DATABASE_URL): the PostgreSQL pass did NOT run"; \
 	fi

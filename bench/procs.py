@@ -196,26 +196,18 @@ def prepare_gateway_data(env: dict[str, str], upstream_port: int) -> str:
 
 
 def gunicorn_command(port: int, *, access_log: bool = True) -> list[str]:
-    """The same command `make serve` runs, one worker."""
+    """The same command `make serve` runs (its config file), one worker on the bench's port."""
     command = [
         str(BIN / "gunicorn"),
-        "gateway.asgi:application",
-        "--worker-class",
-        "uvicorn_worker.UvicornWorker",
+        "-c",
+        "python:gateway.gunicorn_conf",
         "--workers",
         "1",
         "--bind",
         f"{HOST}:{port}",
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "30",
-        "--timeout",
-        "0",
     ]
     if not access_log:
-        command.remove("--access-logfile")
-        command.remove("-")
+        command += ["--access-logfile", "/dev/null"]
     return command
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from audit.services import actor_from_request
 from channels_admin.models import Channel
 from channels_admin.services import (
     channel_as_dict,
@@ -31,7 +32,7 @@ def channels(request: HttpRequest) -> HttpResponse:
     # Validating the whole body first names every bad field at once, unknown ones included,
     # which keyword arguments alone would turn into a TypeError.
     clean_channel_data(data, partial=False)
-    channel = channel_create(**data)
+    channel = channel_create(**data, actor=actor_from_request(request))
     return json_response(channel_as_dict(channel), status=201)
 
 
@@ -41,10 +42,11 @@ def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
     if request.method == "GET":
         return json_response(channel_as_dict(found))
     if request.method == "DELETE":
-        channel_delete(channel=found)
+        channel_delete(channel=found, actor=actor_from_request(request))
         return no_content()
     data = read_json_object(request)
-    return json_response(channel_as_dict(channel_update(channel=found, changes=data)))
+    updated = channel_update(channel=found, changes=data, actor=actor_from_request(request))
+    return json_response(channel_as_dict(updated))
 
 
 @admin_api("POST")
@@ -53,5 +55,5 @@ async def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     found = await Channel.objects.filter(pk=channel_id).afirst()
     if found is None:
         raise not_found("channel")
-    result = await run_channel_test(found)
+    result = await run_channel_test(found, actor=actor_from_request(request))
     return json_response(result.as_dict())

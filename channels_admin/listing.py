@@ -82,7 +82,7 @@ class ChannelFilters:
 
 
 def _matches(channel: Channel, needle: str) -> bool:
-    haystack = [channel.name, channel.base_url, *channel.model_names, *channel.model_mapping]
+    haystack = [channel.name, channel.display_url, *channel.model_names, *channel.model_mapping]
     return any(needle in text.casefold() for text in haystack)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +60,15 @@ class Channel(models.Model):
     @property
     def masked_key(self) -> str:
         return self.key_mask or mask_secret(self.api_key)
+
+    @property
+    def display_url(self) -> str:
+        """The address without any `user:pass@`: channels saved before such addresses were
+        refused may still hold one, and a password must not show in a list or answer."""
+        parts = urlsplit(self.base_url)
+        if "@" not in parts.netloc:
+            return self.base_url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     @property
     def effective_test_model(self) -> str:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.services import actor_from_request
 from channels_admin.listing import SORT_FIELDS, ChannelFilters, all_groups, find_channels, paginate
 from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.services import channel_copy, channel_delete, channel_update
@@ -101,7 +102,7 @@ def inline(request: HttpRequest, pk: int) -> HttpResponseBase:
     if not changes:
         return _row_failure(request, channel, {"weight": [_("Enter a weight or a priority.")]}, {})
     try:
-        channel_update(channel=channel, changes=changes)
+        channel_update(channel=channel, changes=changes, actor=actor_from_request(request))
     except ValidationError as exc:
         return _row_failure(request, channel, exc.message_dict, changes)
     return _row_success(request, channel, _("Saved “%(name)s”.") % {"name": channel.name})
@@ -117,7 +118,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponseBase:
         return _row_failure(
             request, channel, {"status": [_("Choose enabled or disabled.")]}, {"status": status}
         )
-    channel_update(channel=channel, changes={"status": status})
+    channel_update(channel=channel, changes={"status": status}, actor=actor_from_request(request))
     if status == ChannelStatus.ENABLED:
         message = _("Enabled “%(name)s”.") % {"name": channel.name}
     else:
@@ -151,7 +152,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponseBase:
     channel = get_object_or_404(Channel, pk=pk)
     name = channel.name
     after = _list_back_url(request, channel)
-    channel_delete(channel=channel)
+    channel_delete(channel=channel, actor=actor_from_request(request))
     if request.htmx:  # type: ignore[attr-defined]
         # The row is swapped for nothing: it disappears.
         return HttpResponse("")
@@ -164,7 +165,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponseBase:
 def copy(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Duplicate a channel, key included; htmx puts the new row under the original."""
     channel = get_object_or_404(Channel, pk=pk)
-    duplicate = channel_copy(channel=channel)
+    duplicate = channel_copy(channel=channel, actor=actor_from_request(request))
     if request.htmx:  # type: ignore[attr-defined]
         return render_row(request, duplicate, new=True)
     messages.success(

@@ -10,46 +10,53 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.services import actor_from_request
 from channels_admin.forms import ChannelForm, MappingEditor, split_list, split_names
 from channels_admin.models import Channel
 from channels_admin.services import channel_create, channel_update
 from channels_admin.testing import UpstreamModelsError, fetch_upstream_models
+from channels_admin.validation import clean_base_url, clean_key
 from channels_admin.viewutils import staff_required
-
-_url_validator = URLValidator(schemes=["http", "https"])
 
 
 async def models_from_upstream(
-    base_url: str, key: str, channel: Channel | None
+    base_url: str, key: str, channel: Channel | None, type_: str = ""
 ) -> tuple[list[str], str | None]:
     """The upstream's model list for the entered address and key.
 
-    On the edit page a blank key or address means the stored one; the stored key is used
-    here, on the server, and never sent to the browser.
+    On the edit page a blank address means the stored one, and a blank key the stored key, but
+    only for the stored address and type: the stored key is never sent anywhere else. It is
+    used here, on the server, and never sent to the browser.
     """
-    base_url = base_url.strip() or (channel.base_url if channel is not None else "")
+    typed_url = base_url.strip()
     key = key.strip()
-    if not base_url:
+    if not typed_url and channel is None:
         return [], _("Enter the API address first.")
-    try:
-        _url_validator(base_url.rstrip("/"))
-    except ValidationError:
-        return [], _("Enter an http:// or https:// URL.")
+    url, problem = clean_base_url(typed_url or (channel.base_url if channel else ""))
+    if url is None:
+        return [], problem
     if not key and channel is not None:
+        if url != channel.base_url or (type_ and type_ != channel.type):
+            return [], _(
+                "The address or type differs from the saved one: enter the API key to fetch "
+                "models from it. The stored key is only ever sent to its own address."
+            )
         try:
             key = channel.api_key
         except ValueError:
             return [], _("The stored key cannot be decrypted; enter the key again.")
     if not key:
         return [], _("Enter the API key first.")
+    checked_key, problem = clean_key(key)
+    if checked_key is None:
+        return [], problem
     try:
-        models = await fetch_upstream_models(base_url, key)
+        models = await fetch_upstream_models(url, checked_key)
     except UpstreamModelsError as exc:
         return [], str(exc)
     if not models:
@@ -63,7 +70,6 @@ def _render_form(
     channel: Channel | None,
     *,
     fetch_error: str | None = None,
-    redisplayed: bool = False,
 ) -> HttpResponse:
     return render(
         request,
@@ -74,7 +80,7 @@ def _render_form(
             "mapping": form.mapping,
             "fetch_error": fetch_error,
             # The key is never echoed back, so a page shown again must ask for it again.
-            "key_lost": redisplayed and channel is None and bool(request.POST.get("key")),
+            "key_lost": request.method == "POST" and bool(request.POST.get("key")),
         },
     )
 
@@ -87,21 +93,25 @@ def _channel_form_page(request: HttpRequest, channel: Channel | None) -> HttpRes
     if action.startswith("mapping-"):
         form = ChannelForm(redisplay=request.POST, channel=channel)
         form.mapping.apply(action)
-        return _render_form(request, form, channel, redisplayed=True)
+        return _render_form(request, form, channel)
     if action == "fetch-models":
         models, error = async_to_sync(models_from_upstream)(
-            request.POST.get("base_url", ""), request.POST.get("key", ""), channel
+            request.POST.get("base_url", ""),
+            request.POST.get("key", ""),
+            channel,
+            request.POST.get("type", ""),
         )
         form = ChannelForm(redisplay=request.POST, channel=channel, fetched=models)
-        return _render_form(request, form, channel, fetch_error=error, redisplayed=True)
+        return _render_form(request, form, channel, fetch_error=error)
 
     form = ChannelForm(request.POST, channel=channel)
     if form.is_valid():
         try:
+            actor = actor_from_request(request)
             if channel is None:
-                saved = channel_create(**form.payload)
+                saved = channel_create(**form.payload, actor=actor)
             else:
-                saved = channel_update(channel=channel, changes=form.payload)
+                saved = channel_update(channel=channel, changes=form.payload, actor=actor)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
@@ -144,10 +154,14 @@ async def fetch_models(request: HttpRequest) -> HttpResponse:
     """The upstream's models, offered as checkboxes next to the tag list."""
     channel = None
     channel_id = request.POST.get("channel", "")
-    if channel_id.isdigit():
+    # ASCII digits of a size the database can hold ("²".isdigit() is true too).
+    if channel_id.isascii() and channel_id.isdigit() and len(channel_id) < 19:
         channel = await Channel.objects.filter(pk=int(channel_id)).afirst()
     models, error = await models_from_upstream(
-        request.POST.get("base_url", ""), request.POST.get("key", ""), channel
+        request.POST.get("base_url", ""),
+        request.POST.get("key", ""),
+        channel,
+        request.POST.get("type", ""),
     )
     return await sync_to_async(render)(
         request,

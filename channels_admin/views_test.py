@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
+from channels_admin.services import channel_record_test_all
 from channels_admin.testing import ChannelTestResult, run_channel_test, run_channel_tests
 from channels_admin.viewutils import back_url, render_row, staff_required
 
@@ -63,7 +65,7 @@ def _test_response(
 async def test(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Send one minimal real chat completion through the channel and show how it went."""
     channel = await aget_object_or_404(Channel, pk=pk)
-    result = await run_channel_test(channel)
+    result = await run_channel_test(channel, actor=actor_from_request(request))
     return await sync_to_async(_test_response)(request, channel, result)
 
 
@@ -82,6 +84,8 @@ async def test_all(request: HttpRequest) -> HttpResponse:
     if scope not in TEST_SCOPES:
         scope = "enabled"
     channels = await sync_to_async(_channels_to_test)(scope)
+    actor = actor_from_request(request)
+    await sync_to_async(channel_record_test_all)(actor=actor, scope=scope, count=len(channels))
     if request.htmx:  # type: ignore[attr-defined]
         return await sync_to_async(render)(
             request,
@@ -94,7 +98,7 @@ async def test_all(request: HttpRequest) -> HttpResponse:
                 "scope": scope,
             },
         )
-    results = await run_channel_tests(channels, concurrency=TEST_CONCURRENCY)
+    results = await run_channel_tests(channels, actor=actor, concurrency=TEST_CONCURRENCY)
     passed = sum(1 for result in results if result.ok)
     return await sync_to_async(render)(
         request,

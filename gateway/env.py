@@ -73,7 +73,7 @@ def persisted_secret(name: str, data_dir: Path, filename: str, make: Callable[[]
         if not value:
             raise ImproperlyConfigured(f"{path} is empty: delete it or set {name}")
         return value
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = make()
     # O_EXCL: two workers starting at once must not each write a different secret.
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from gateway.data_dir import create_private_file, default_data_dir, secure_data_dir
 from gateway.env import (
     env_bool,
     env_float,
@@ -20,7 +21,9 @@ from gateway.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("TOLLGATE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR = default_data_dir()
+# 0700, its files 0600: it holds the SQLite database (live admin sessions) and the secrets.
+secure_data_dir(DATA_DIR)
 
 SECRET_KEY = persisted_secret("SECRET_KEY", DATA_DIR, "secret_key", make_django_secret)
 # Fernet keys, comma-separated: the first encrypts, all decrypt (so keys can be rotated).
@@ -42,10 +45,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "gateway",
     "channels_admin",
     "tokens",
     "audit",
+    "accounts",
 ]
 
 # The /v1 relay never passes through these: gateway.asgi routes it around Django's handler.
@@ -57,6 +64,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # After OTPMiddleware: nothing past the second step of sign-in until it is done.
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -103,7 +113,10 @@ else:
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    if str(_sqlite_file) != ":memory:" and _sqlite_file.parent.is_dir():
+        # Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        create_private_file(_sqlite_file)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -121,12 +134,28 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed admin logins allowed per window (gateway.login_throttle): for one username from one
+# address, from one address across usernames, and from everywhere together.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("TOLLGATE_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("TOLLGATE_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_FAILURES_GLOBAL = env_int("TOLLGATE_LOGIN_FAILURES_GLOBAL", 100, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("TOLLGATE_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Two-factor sign-in (accounts app, django-otp) ---------------------------------------
+# Every staff account must set up an authenticator app before it can use the admin panel.
+REQUIRE_2FA = env_bool("TOLLGATE_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "Tollgate"
+# Wrong codes lock a device for 1, 2, 4, 8, ... seconds (django-otp's throttling, kept on).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("简体中文"))]
@@ -158,8 +187,15 @@ UPSTREAM_READ_TIMEOUT = env_float("TOLLGATE_UPSTREAM_READ_TIMEOUT", 600.0)
 UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, minimum=1)
 # Further channels tried when one fails before any byte reached the client.
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)
-# Take a channel out of rotation when its upstream refuses the key (HTTP 401).
+# A 401 while relaying triggers the channel test; a failed test takes the channel out of
+# rotation. Off: a 401 only fails over.
 RELAY_AUTO_DISABLE = env_bool("TOLLGATE_AUTO_DISABLE", True)
+# At most one such recheck per channel per this many seconds (per process).
+RELAY_RECHECK_SECONDS = env_float("TOLLGATE_RECHECK_SECONDS", 60.0)
+# The most Tollgate gateways a request may pass through; the next one answers 508.
+RELAY_MAX_HOPS = env_int("TOLLGATE_MAX_HOPS", 3, minimum=1)
+# Requests in flight to one channel (per process); a full channel is skipped for another.
+RELAY_CHANNEL_MAX_CONNECTIONS = env_int("TOLLGATE_CHANNEL_MAX_CONNECTIONS", 250, minimum=1)
 MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 # Admin uploads (audio, images) pass through the relay, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -168,7 +204,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A key sent as ?api_key=… must not reach a log line (gateway.redaction).
+    "filters": {"redact": {"()": "gateway.redaction.RedactCredentials"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("TOLLGATE_LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

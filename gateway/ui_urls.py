@@ -14,4 +14,6 @@ urlpatterns = [
     path("i18n/", set_language, name="set_language"),
     path("channels/", include("channels_admin.urls")),
     path("tokens/", include("tokens.urls")),
+    path("account/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
 ]

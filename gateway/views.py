@@ -12,11 +12,17 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
+from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.selectors import two_factor_enabled
+from accounts.services import record_sign_in
+from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
 from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
@@ -71,7 +77,17 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
         form.forget_failures()
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        # A password alone never carries over an earlier session's second step.
+        self.request.session.pop(DEVICE_ID_SESSION_KEY, None)
+        user = form.get_user()
+        if two_factor_enabled(user):
+            # Signed in by password only: the middleware lets this session reach nothing
+            # but the code page until a code is entered there.
+            query = urlencode({"next": self.get_success_url()})
+            return redirect(f"{reverse('accounts:verify')}?{query}")
+        record_sign_in(user=user, actor=actor_from_request(self.request), method="password")
+        return response
 
     def form_invalid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
         response = super().form_invalid(form)

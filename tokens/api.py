@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from audit.services import actor_from_request
 from gateway.api import admin_api, json_response, no_content, not_found, read_json_object
 from tokens.models import Token
 from tokens.services import (
-    clean_token_data,
     token_as_dict,
     token_create,
     token_delete,
     token_update,
 )
+from tokens.validation import clean_token_data
 
 
 def _get_token(token_id: int) -> Token:
@@ -29,7 +30,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     data = read_json_object(request)
     # Whole-body validation first: every bad field at once, unknown ones included.
     clean_token_data(data, partial=False)
-    token, key = token_create(**data)
+    token, key = token_create(**data, actor=actor_from_request(request))
     return json_response({**token_as_dict(token), "key": key}, status=201)
 
 
@@ -39,7 +40,8 @@ def token(request: HttpRequest, token_id: int) -> HttpResponse:
     if request.method == "GET":
         return json_response(token_as_dict(found))
     if request.method == "DELETE":
-        token_delete(token=found)
+        token_delete(token=found, actor=actor_from_request(request))
         return no_content()
     data = read_json_object(request)
-    return json_response(token_as_dict(token_update(token=found, changes=data)))
+    updated = token_update(token=found, changes=data, actor=actor_from_request(request))
+    return json_response(token_as_dict(updated))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_admin.models import Channel, ChannelStatus
 from tokens.models import Token, TokenStatus
+from tokens.validation import ECHO_LENGTH, MAX_EXPIRY_TEXT, MAX_GROUP, MAX_NAME
 
 
 def served_models() -> list[str]:
@@ -40,11 +41,27 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
+class ModelNamesField(forms.MultipleChoiceField):
+    """Checks the ticked names against a set: linear however many models the channels serve."""
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        offered = {str(name) for name, _label in self.choices}
+        for name in value:
+            if name not in offered:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": name[:ECHO_LENGTH]},
+                )
+
+
 class TokenForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Name"), max_length=MAX_NAME)
     group = forms.CharField(
         label=_("Group"),
-        max_length=64,
+        max_length=MAX_GROUP,
         initial="default",
         help_text=_("The token routes only to channels in this group."),
         widget=forms.TextInput(attrs={"list": "token-groups"}),
@@ -55,10 +72,11 @@ class TokenForm(forms.Form):
     expires_at = forms.CharField(
         label=_("Expires at"),
         required=False,
+        max_length=MAX_EXPIRY_TEXT,
         help_text=_("Leave empty for a token that never expires."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    models = forms.MultipleChoiceField(
+    models = ModelNamesField(
         label=_("Allowed models"),
         required=False,
         help_text=_("Tick none to allow every model."),
@@ -77,9 +95,10 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = served_models()
         # A model the token already allows stays visible, so an edit never drops it silently.
-        for name in token.allowed_models if token is not None else []:
-            if name not in choices:
-                choices.append(name)
+        offered = set(choices)
+        choices.extend(
+            name for name in (token.allowed_models if token else []) if name not in offered
+        )
         self.fields["models"].choices = [(name, name) for name in choices]
         self.groups = channel_groups()
 
@@ -105,6 +124,6 @@ def initial_for(token: Token) -> dict[str, Any]:
 class AdminKeyForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
-        max_length=100,
+        max_length=MAX_NAME,
         help_text=_("What the key is for, e.g. “deploy script”."),
     )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 
+from audit.services import SYSTEM, Actor, audit_record, changed_fields
 from gateway.crypto import generate_key, hashes_match, keyed_hash
 from gateway.state import bump_relay_version
 from tokens.models import (
@@ -21,113 +17,26 @@ from tokens.models import (
     Token,
     TokenStatus,
 )
+from tokens.validation import clean_admin_key_name, clean_token_data
 
-TOKEN_FIELDS = ("name", "group", "status", "expires_at", "models", "allowed_ips")
-
-
-def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
+TOKEN = "token"
+ADMIN_KEY = "admin_key"
 
 
-def parse_expiry(value: Any) -> datetime | None:
-    """ISO 8601 to an aware datetime; naive values are read in the server's time zone."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        parsed: datetime | None = value
-    elif isinstance(value, str):
-        try:
-            parsed = parse_datetime(value.strip())
-        except ValueError:
-            parsed = None
-    else:
-        parsed = None
-    if parsed is None:
-        raise ValueError(_("Enter an ISO 8601 date and time, e.g. 2027-01-31T23:59:00Z."))
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+def _audited(token: Token) -> dict[str, Any]:
+    """What the audit log shows of a token: its settings, never its key or hash."""
+    return {
+        "name": token.name,
+        "group": token.group,
+        "status": token.status,
+        "expires_at": _iso(token.expires_at),
+        "models": list(token.allowed_models),
+        "allowed_ips": list(token.allowed_ips),
+    }
 
 
-def clean_allowed_ips(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.replace("\n", ",").split(",")
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(_("Must be a list of IP addresses or CIDR ranges."))
-    cleaned: list[str] = []
-    for item in (item.strip() for item in value):
-        if not item:
-            continue
-        try:
-            network = ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ValueError(
-                _("“%(value)s” is not an IP address or CIDR range.") % {"value": item}
-            ) from None
-        if str(network) not in cleaned:
-            cleaned.append(str(network))
-    return cleaned
-
-
-def clean_token_data(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    errors: dict[str, list[str]] = {}
-    for field in sorted(set(data) - set(TOKEN_FIELDS)):
-        _add(errors, field, _("Unknown field."))
-    if not partial and not data.get("name"):
-        _add(errors, "name", _("This field is required."))
-    cleaned: dict[str, Any] = {}
-
-    if data.get("name") is not None and "name" not in errors:
-        name = data["name"]
-        if not isinstance(name, str) or not name.strip():
-            _add(errors, "name", _("Must be a non-empty string."))
-        elif len(name.strip()) > 100:
-            _add(errors, "name", _("At most 100 characters."))
-        else:
-            cleaned["name"] = name.strip()
-
-    if "group" in data:
-        group = data["group"]
-        if not isinstance(group, str) or not group.strip() or len(group.strip()) > 64:
-            _add(errors, "group", _("Must be a non-empty string of at most 64 characters."))
-        else:
-            cleaned["group"] = group.strip()
-
-    if "status" in data:
-        if data["status"] not in TokenStatus.values:
-            _add(
-                errors,
-                "status",
-                _("Unknown status. Choose one of: %(choices)s.")
-                % {"choices": ", ".join(TokenStatus.values)},
-            )
-        else:
-            cleaned["status"] = data["status"]
-
-    if "expires_at" in data:
-        try:
-            cleaned["expires_at"] = parse_expiry(data["expires_at"])
-        except ValueError as exc:
-            _add(errors, "expires_at", str(exc))
-
-    if "models" in data:
-        models = [] if data["models"] is None else data["models"]
-        if isinstance(models, str):
-            models = models.replace("\n", ",").split(",")
-        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-            _add(errors, "models", _("Must be a list of model names."))
-        else:
-            cleaned["allowed_models"] = list(dict.fromkeys(m.strip() for m in models if m.strip()))
-
-    if "allowed_ips" in data:
-        try:
-            cleaned["allowed_ips"] = clean_allowed_ips(data["allowed_ips"] or [])
-        except ValueError as exc:
-            _add(errors, "allowed_ips", str(exc))
-
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+def _token_repr(token: Token) -> str:
+    return f"{token.name} ({token.display_prefix})"
 
 
 @transaction.atomic
@@ -139,15 +48,20 @@ def token_create(
     models: list[str] | None = None,
     allowed_ips: list[str] | None = None,
     status: str = TokenStatus.ENABLED,
+    actor: Actor = SYSTEM,
 ) -> tuple[Token, str]:
-    """Returns the token and its key: the only moment the key exists in the clear."""
+    """Returns the token and its key: the only moment the key exists in the clear.
+
+    `actor` defaults to the gateway itself for fixtures and scripts; pages, the admin API and
+    commands always say who acted.
+    """
     cleaned = clean_token_data(
         {
             "name": name,
             "group": group,
             "expires_at": expires_at,
-            "models": models or [],
-            "allowed_ips": allowed_ips or [],
+            "models": [] if models is None else models,
+            "allowed_ips": [] if allowed_ips is None else allowed_ips,
             "status": status,
         },
         partial=False,
@@ -156,22 +70,59 @@ def token_create(
     token = Token.objects.create(
         **cleaned, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=keyed_hash(key)
     )
+    settings = {field: value for field, value in _audited(token).items() if value}
+    audit_record(
+        actor=actor,
+        action="created",
+        object_type=TOKEN,
+        object_id=token.pk,
+        object_repr=_token_repr(token),
+        changes=changed_fields({}, settings),
+    )
     bump_relay_version()
     return token, key
 
 
+def _record_token(token: Token, actor: Actor, action: str, changes: dict[str, Any]) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=TOKEN,
+        object_id=token.pk,
+        object_repr=_token_repr(token),
+        changes=changes,
+    )
+
+
 @transaction.atomic
-def token_update(*, token: Token, changes: dict[str, Any]) -> Token:
+def token_update(*, token: Token, changes: dict[str, Any], actor: Actor = SYSTEM) -> Token:
+    """Apply `changes`. A status change is its own "enabled"/"disabled" event (as for
+    channels), so filtering the audit log by that action finds every one."""
     cleaned = clean_token_data(changes, partial=True)
+    before = _audited(token)
     for attribute, value in cleaned.items():
         setattr(token, attribute, value)
     token.save()
+    changed = changed_fields(before, _audited(token))
+    status_change = changed.pop("status", None)
+    if changed:
+        _record_token(token, actor, "changed", changed)
+    if status_change is not None:
+        action = "enabled" if token.status == TokenStatus.ENABLED else "disabled"
+        _record_token(token, actor, action, {"status": status_change})
     bump_relay_version()
     return token
 
 
 @transaction.atomic
-def token_delete(*, token: Token) -> None:
+def token_delete(*, token: Token, actor: Actor = SYSTEM) -> None:
+    audit_record(
+        actor=actor,
+        action="deleted",
+        object_type=TOKEN,
+        object_id=token.pk,
+        object_repr=_token_repr(token),
+    )
     token.delete()
     bump_relay_version()
 
@@ -204,20 +155,31 @@ def token_as_dict(token: Token) -> dict[str, Any]:
 
 
 @transaction.atomic
-def admin_key_create(*, name: str) -> tuple[AdminKey, str]:
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationError(
-            {"name": [_("Must be a non-empty string of at most 100 characters.")]}
-        )
+def admin_key_create(*, name: str, actor: Actor = SYSTEM) -> tuple[AdminKey, str]:
+    name = clean_admin_key_name(name)
     key = generate_key("tga-", 40)
     admin_key = AdminKey.objects.create(
         name=name, prefix=key[:ADMIN_KEY_PREFIX_LENGTH], key_hash=keyed_hash(key)
     )
+    audit_record(
+        actor=actor,
+        action="created",
+        object_type=ADMIN_KEY,
+        object_id=admin_key.pk,
+        object_repr=f"{admin_key.name} ({admin_key.display_prefix})",
+    )
     return admin_key, key
 
 
-def admin_key_revoke(*, admin_key: AdminKey) -> None:
+@transaction.atomic
+def admin_key_revoke(*, admin_key: AdminKey, actor: Actor = SYSTEM) -> None:
+    audit_record(
+        actor=actor,
+        action="revoked",
+        object_type=ADMIN_KEY,
+        object_id=admin_key.pk,
+        object_repr=f"{admin_key.name} ({admin_key.display_prefix})",
+    )
     admin_key.delete()
 
 
@@ -232,4 +194,5 @@ def admin_key_find(key: str) -> AdminKey | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    # In UTC, so the same instant always reads the same, whatever offset it was entered with.
+    return value.astimezone(UTC).isoformat() if value is not None else None

@@ -17,12 +17,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from audit.services import actor_from_request
 from gateway.views import public_base_url, staff_required
 from tokens import services
 from tokens.forms import AdminKeyForm, TokenForm, apply_service_errors
 from tokens.models import AdminKey, Token, TokenStatus
+from tokens.validation import MAX_NAME
 
 PAGE_SIZE = 25
+# No name, group or prefix is longer than a token name.
+MAX_QUERY = MAX_NAME
 # `o` values a list accepts, as in Django's admin changelist.
 ORDERINGS = {
     "name": ("name", "id"),
@@ -51,7 +55,10 @@ def _filtered_tokens(request: HttpRequest) -> tuple[QuerySet[Token], dict[str, s
     status = request.GET.get("status", "")
     order = request.GET.get("o", "-created")
     tokens = Token.objects.all()
-    if query:
+    if len(query) > MAX_QUERY or "\x00" in query:
+        # Nothing stored is this long or holds a NUL (and PostgreSQL would refuse to compare).
+        tokens = tokens.none()
+    elif query:
         tokens = tokens.filter(
             Q(name__icontains=query) | Q(group__icontains=query) | Q(prefix__startswith=query)
         )
@@ -107,7 +114,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
-            token, key = services.token_create(**form.service_data(only_changed=False))
+            token, key = services.token_create(
+                **form.service_data(only_changed=False), actor=actor_from_request(request)
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -136,7 +145,9 @@ def token_update(request: HttpRequest, pk: int) -> HttpResponse:
         changes = form.service_data(only_changed=True)
         try:
             if changes:
-                services.token_update(token=token, changes=changes)
+                services.token_update(
+                    token=token, changes=changes, actor=actor_from_request(request)
+                )
         except ValidationError as exc:
             apply_service_errors(form, exc)
             token.refresh_from_db()
@@ -156,7 +167,11 @@ def token_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(Token, pk=pk)
     error = ""
     try:
-        services.token_update(token=token, changes={"status": request.POST.get("status", "")})
+        services.token_update(
+            token=token,
+            changes={"status": request.POST.get("status", "")},
+            actor=actor_from_request(request),
+        )
     except ValidationError as exc:
         token.refresh_from_db()
         error = " ".join(msg for msgs in exc.message_dict.values() for msg in msgs)
@@ -183,7 +198,7 @@ def token_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def token_delete(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(Token, pk=pk)
     name = token.name
-    services.token_delete(token=token)
+    services.token_delete(token=token, actor=actor_from_request(request))
     if _is_fragment_request(request):
         # The row's hx-swap removes it; the table listens for the event to refresh its counts.
         return trigger_client_event(HttpResponse(""), CHANGED_EVENT)
@@ -215,7 +230,9 @@ def admin_key_create(request: HttpRequest) -> HttpResponse:
     form = AdminKeyForm(request.POST)
     if form.is_valid():
         try:
-            admin_key, key = services.admin_key_create(name=form.cleaned_data["name"])
+            admin_key, key = services.admin_key_create(
+                name=form.cleaned_data["name"], actor=actor_from_request(request)
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -243,7 +260,7 @@ def admin_key_revoke_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def admin_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     admin_key = get_object_or_404(AdminKey, pk=pk)
     name = admin_key.name
-    services.admin_key_revoke(admin_key=admin_key)
+    services.admin_key_revoke(admin_key=admin_key, actor=actor_from_request(request))
     if _is_fragment_request(request):
         return HttpResponse("")
     messages.success(request, _("Admin API key “%(name)s” revoked.") % {"name": name})

@@ -19,8 +19,12 @@ from gateway.relay.auth import TokenRecord, bearer_key
 from gateway.relay.bodies import BodyError, parse_body
 from gateway.relay.cache import RedisVersionReader, RelayCache
 from gateway.relay.errors import error_body
-from gateway.relay.proxy import Forward, Send, UpstreamFailed, forward
-from gateway.relay.routing import attempt_order
+from gateway.relay.hops import incoming_hops
+from gateway.relay.paths import InvalidPath, RelayPath, check_query, relay_path
+from gateway.relay.proxy import Forward, Limits, Send, UpstreamFailed, forward
+from gateway.relay.recheck import RefusalRechecks
+from gateway.relay.routing import iter_attempts
+from gateway.relay.slots import ChannelSlots
 from gateway.relay.upstream import close_clients
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,9 @@ class RelayApp:
         cache: RelayCache | None = None,
         rng: random.Random | None = None,
         retries: int | None = None,
+        max_hops: int | None = None,
+        channel_max_connections: int | None = None,
+        rechecks: RefusalRechecks | None = None,
     ) -> None:
         self.cache = cache or RelayCache(
             refresh_seconds=settings.RELAY_REFRESH_SECONDS,
@@ -56,7 +63,19 @@ class RelayApp:
         )
         self.rng = rng or random.Random()
         self.retries = settings.RELAY_RETRIES if retries is None else retries
-        self.auto_disable = settings.RELAY_AUTO_DISABLE
+        self.max_hops = settings.RELAY_MAX_HOPS if max_hops is None else max_hops
+        self.rechecks = rechecks or RefusalRechecks(
+            enabled=settings.RELAY_AUTO_DISABLE, interval=settings.RELAY_RECHECK_SECONDS
+        )
+        self.limits = Limits(
+            attempts=self.retries + 1,
+            slots=ChannelSlots(
+                settings.RELAY_CHANNEL_MAX_CONNECTIONS
+                if channel_max_connections is None
+                else channel_max_connections
+            ),
+            rechecks=self.rechecks,
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = _request_id(scope["headers"])
@@ -93,19 +112,28 @@ class RelayApp:
     async def _handle(
         self, scope: dict[str, Any], receive: Any, send: Any, request_id: str
     ) -> None:
-        await self.cache.ensure_fresh()
         headers: list[tuple[bytes, bytes]] = scope["headers"]
+        # Checked before anything else: neither needs the database.
+        path = _checked_path(scope)
+        hops = incoming_hops(headers)
+        if hops >= self.max_hops:
+            raise RelayError(
+                508,
+                f"This request has passed through {hops} gateways already; a channel probably "
+                "leads back to a gateway (a loop).",
+                code="loop_detected",
+            )
+        await self.cache.ensure_fresh()
         token = await self._authenticate(scope, headers)
         method = scope["method"]
-        path = scope["path"][3:] or "/"
 
-        if path == "/models" or path.startswith("/models/"):
+        if path.is_models:
             if method != "GET":
                 raise RelayError(405, f"{method} is not allowed here.", code="method_not_allowed")
             await self._models(token, path, send, request_id)
             return
-        if method != "POST":
-            raise RelayError(404, f"Invalid URL ({method} {scope['path']}).", code="unknown_url")
+        if method != "POST" or path.upstream is None:
+            raise RelayError(404, f"Invalid URL ({method} /v1{path.text}).", code="unknown_url")
 
         body = await _read_body(receive, settings.MAX_REQUEST_BYTES)
         try:
@@ -138,21 +166,21 @@ class RelayApp:
                 code="model_not_found",
                 param="model",
             )
-        routes = attempt_order(tiers, self.rng, self.retries + 1)
+        routes = iter_attempts(tiers, self.rng)
         self.cache.note_used(token.id)
         request = Forward(
             method=method,
-            path=path,
+            path=path.upstream,
             query=scope.get("query_string", b""),
             headers=headers,
             body=body,
             parsed=parsed,
             model=model,
             request_id=request_id,
-            auto_disable=self.auto_disable,
+            hops=hops,
         )
         await _until_disconnect(
-            lambda send: forward(request, routes, send), send, receive, request_id
+            lambda send: forward(request, routes, send, self.limits), send, receive, request_id
         )
 
     async def _authenticate(
@@ -172,8 +200,8 @@ class RelayApp:
             raise RelayError(401, "This API key is disabled.", code="token_disabled")
         if token.expires_at is not None and token.expires_at <= time.time():
             raise RelayError(401, "This API key has expired.", code="token_expired")
-        # uvicorn has already replaced the peer by X-Forwarded-For's client when the peer is a
-        # trusted proxy (FORWARDED_ALLOW_IPS, default 127.0.0.1), and only then.
+        # The server has already replaced the peer by X-Forwarded-For's client when the peer is
+        # a proxy named in TOLLGATE_TRUSTED_PROXIES (none by default), and only then.
         client = scope.get("client")
         if not token.admits(client[0] if client else None):
             raise RelayError(
@@ -181,15 +209,18 @@ class RelayApp:
             )
         return token
 
-    async def _models(self, token: TokenRecord, path: str, send: Any, request_id: str) -> None:
+    async def _models(
+        self, token: TokenRecord, path: RelayPath, send: Any, request_id: str
+    ) -> None:
         names = [
             name
             for name in self.cache.table.models_by_group.get(token.group, ())
             if token.may_use(name)
         ]
         self.cache.note_used(token.id)
-        if path.startswith("/models/"):
-            wanted = path[len("/models/") :]
+        if len(path.segments) > 1:
+            # A model id may hold slashes (`org/model`), sent plain or as %2F.
+            wanted = "/".join(path.segments[1:])
             if wanted not in names:
                 raise RelayError(
                     404,
@@ -224,6 +255,7 @@ class RelayApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
+                    await self.rechecks.aclose()
                     await self.cache.aclose()
                     await close_clients()
                 finally:
@@ -286,6 +318,15 @@ async def _read_body(receive: Any, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _checked_path(scope: dict[str, Any]) -> RelayPath:
+    try:
+        path = relay_path(scope.get("raw_path"), scope["path"])
+        check_query(scope.get("query_string", b""))
+    except InvalidPath as exc:
+        raise RelayError(400, str(exc), code="invalid_path") from None
+    return path
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:

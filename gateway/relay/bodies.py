@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -29,8 +31,17 @@ class ParsedBody:
     model_span: tuple[int, int] | None = None
 
 
-_BOUNDARY = re.compile(rb'boundary="?([^";]+)"?', re.IGNORECASE)
-_MODEL_PART = re.compile(rb'content-disposition:[^\r\n]*\bname="model"', re.IGNORECASE)
+# A model name longer than this is no model name; it would only bloat error messages.
+MAX_MODEL_LENGTH = 256
+_BAD_MODEL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Every JSON spelling of the key "model" with an escape holds this (m, o, d, e and l are
+# U+0064..U+006F); JSON writers never escape plain letters, so real bodies lack it.
+_ESCAPED_MODEL_HINT = b"\\u006"
+
+_BOUNDARY = re.compile(rb'(?:^|;)\s*boundary\s*=\s*(?:"([^"]*)"|([^\s;"]+))', re.IGNORECASE)
+_DISPOSITION = re.compile(rb"content-disposition\s*:([^\r\n]*)", re.IGNORECASE)
+_NAME_PARAM = re.compile(rb'(?:^|;)\s*name(\*?)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]*))', re.I)
+_QUOTED_PAIR = re.compile(rb"\\(.)")
 
 
 def parse_body(content_type: bytes, body: bytes) -> ParsedBody:
@@ -51,32 +62,82 @@ def _parse_json(body: bytes) -> ParsedBody:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        try:
-            # orjson refuses integers beyond 64 bits that the standard library accepts.
-            payload = json.loads(body)
-        except ValueError:
-            raise BodyError("The request body is not valid JSON.", code="invalid_json") from None
+        # orjson refuses integers beyond 64 bits and lone surrogates that the standard
+        # library accepts (and refuses nesting deeper than 1024, which it may not).
+        payload = _stdlib_loads(body)
     if not isinstance(payload, dict):
         raise BodyError("The request body must be a JSON object.", code="invalid_json")
+    # Cheap byte checks first: only a body that could name its model twice is parsed again.
+    if (body.count(b'"model"') > 1 or _ESCAPED_MODEL_HINT in body) and _names_model_twice(body):
+        raise BodyError(
+            "The request body names `model` more than once.", code="duplicate_model", param="model"
+        )
     model = payload.get("model")
     if model is not None and not isinstance(model, str):
         raise BodyError("`model` must be a string.", code="invalid_model", param="model")
+    if model is not None:
+        _check_model_name(model)
     return ParsedBody(model=model, payload=payload)
 
 
+def _stdlib_loads(body: bytes, **options: Any) -> Any:
+    try:
+        # Decoded here: given bytes, json.loads would also take UTF-16 and UTF-32, which
+        # neither orjson nor the byte checks above read, nor every upstream.
+        return json.loads(body.decode("utf-8"), **options)
+    except RecursionError:
+        raise BodyError("The request body is nested too deeply.", code="invalid_json") from None
+    except ValueError:
+        raise BodyError("The request body is not valid JSON.", code="invalid_json") from None
+
+
+def _names_model_twice(body: bytes) -> bool:
+    """Whether the top-level object has the key "model" more than once, in any spelling."""
+    counts: list[int] = []
+
+    def count_model_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        counts.append(sum(1 for key, _ in pairs if key == "model"))
+        return {}  # the values are not needed: keep nothing
+
+    _stdlib_loads(body, object_pairs_hook=count_model_keys)
+    # Objects close innermost first: the top-level object is the last one.
+    return bool(counts) and counts[-1] > 1
+
+
+def _check_model_name(model: str) -> None:
+    if len(model) > MAX_MODEL_LENGTH:
+        raise BodyError(
+            f"`model` is longer than {MAX_MODEL_LENGTH} characters.",
+            code="invalid_model",
+            param="model",
+        )
+    if _BAD_MODEL_CHARS.search(model):
+        raise BodyError(
+            "`model` holds a control character or an unpaired surrogate.",
+            code="invalid_model",
+            param="model",
+        )
+
+
 def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
-    found = _BOUNDARY.search(content_type)
-    if found is None:
-        raise BodyError("The multipart body has no boundary.", code="invalid_multipart")
-    delimiter = b"--" + found.group(1)
+    boundaries = _BOUNDARY.findall(content_type)
+    if len(boundaries) != 1 or not (boundaries[0][0] or boundaries[0][1]):
+        raise BodyError("The multipart body needs exactly one boundary.", code="invalid_multipart")
+    delimiter = b"--" + (boundaries[0][0] or boundaries[0][1])
+    model_spans: list[tuple[int, int]] = []
+    separators = 0
     position = 0
     while True:
         start = body.find(delimiter, position)
         if start < 0:
-            return ParsedBody(model=None)
+            break
         headers_start = start + len(delimiter)
         if body[headers_start : headers_start + 2] == b"--":
-            return ParsedBody(model=None)
+            if body.find(delimiter, headers_start) >= 0:
+                raise BodyError(
+                    "The multipart body has parts after its end.", code="invalid_multipart"
+                )
+            break
         headers_end = body.find(b"\r\n\r\n", headers_start)
         if headers_end < 0:
             raise BodyError("The multipart body is cut short.", code="invalid_multipart")
@@ -84,10 +145,53 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
         value_end = body.find(b"\r\n" + delimiter, value_start)
         if value_end < 0:
             raise BodyError("The multipart body is cut short.", code="invalid_multipart")
-        if _MODEL_PART.search(body, headers_start, headers_end):
-            model = body[value_start:value_end].decode("utf-8", "replace").strip()
-            return ParsedBody(model=model, model_span=(value_start, value_end))
+        separators += 1
+        part_headers = body[headers_start:headers_end]
+        if delimiter in part_headers or _has_bare_newline(part_headers):
+            # Read differently by lenient parsers: one part's headers could hide another.
+            raise BodyError(
+                "The multipart body has malformed part headers.", code="invalid_multipart"
+            )
+        if _names_model(part_headers):
+            model_spans.append((value_start, value_end))
         position = value_end
+    # A delimiter after a bare LF is a part boundary to some parsers and not to us.
+    first = body.find(delimiter)
+    expected = separators + (1 if first > 0 and body[first - 1] == 0x0A else 0)
+    if body.count(b"\n" + delimiter) != expected:
+        raise BodyError("The multipart body has malformed line endings.", code="invalid_multipart")
+    if not model_spans:
+        return ParsedBody(model=None)
+    if len(model_spans) > 1:
+        raise BodyError(
+            "The request body names `model` more than once.", code="duplicate_model", param="model"
+        )
+    value_start, value_end = model_spans[0]
+    try:
+        model = body[value_start:value_end].decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BodyError(
+            "`model` is not valid UTF-8.", code="invalid_model", param="model"
+        ) from None
+    _check_model_name(model)
+    return ParsedBody(model=model, model_span=(value_start, value_end))
+
+
+def _has_bare_newline(data: bytes) -> bool:
+    return data.count(b"\n") != data.count(b"\r\n")
+
+
+def _names_model(part_headers: bytes) -> bool:
+    """Whether a part's Content-Disposition names it `model`, however that is spelled."""
+    for disposition in _DISPOSITION.finditer(part_headers):
+        for extended, quoted, plain in _NAME_PARAM.findall(disposition.group(1)):
+            name = _QUOTED_PAIR.sub(rb"\1", quoted) if quoted else plain
+            if extended:
+                # RFC 5987: charset'language'percent-encoded-value
+                name = unquote_to_bytes(name.rsplit(b"'", 1)[-1])
+            if name.strip().lower() == b"model":
+                return True
+    return False
 
 
 _MODEL_KEY = re.compile(rb'"model"\s*:\s*"')
@@ -106,7 +210,11 @@ def _splice_json_model(body: bytes, old: str, new: str) -> bytes | None:
         if end is None:
             return None
         literal = body[key.end() - 1 : end.end()]
-        if json.loads(literal) == old:
+        try:
+            value = json.loads(literal)
+        except ValueError:
+            return None
+        if value == old:
             spans.append((key.end() - 1, end.end()))
     if len(spans) != 1:
         return None
@@ -119,13 +227,24 @@ def with_model(body: bytes, parsed: ParsedBody, model: str) -> bytes:
     if model == parsed.model:
         return body
     if parsed.payload is not None:
-        spliced = _splice_json_model(body, parsed.model or "", model)
+        # With an escaped spelling of the key about, the one plain `"model"` found may be a
+        # nested one: only re-encoding is sure to rename the top-level key.
+        spliced = (
+            None
+            if _ESCAPED_MODEL_HINT in body
+            else _splice_json_model(body, parsed.model or "", model)
+        )
         if spliced is not None:
             return spliced
         # Re-encode with the standard library: orjson would turn huge integers into floats.
-        payload = json.loads(body)
+        payload = _stdlib_loads(body)
         payload["model"] = model
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate in the client's text: keep it, escaped, as the client sent it.
+            return json.dumps(payload, separators=(",", ":")).encode()
     if parsed.model_span is not None:
         start, end = parsed.model_span
         return body[:start] + model.encode() + body[end:]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 import orjson
@@ -16,6 +17,12 @@ _TYPES = {
     413: "invalid_request_error",
     429: "rate_limit_error",
 }
+# How much of a non-JSON upstream error reaches the client, after scrubbing.
+ERROR_TEXT_LIMIT = 300
+_REDACTED = "[redacted]"
+# Shorter "secrets" (a host named `ai`, say) would redact ordinary words.
+_MIN_SECRET = 4
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def error_body(
@@ -29,27 +36,54 @@ def error_body(
     error_type = type or _TYPES.get(
         status, "api_error" if status >= 500 else "invalid_request_error"
     )
-    return orjson.dumps(
-        {"error": {"message": message, "type": error_type, "param": param, "code": code}}
-    )
+    error = {"message": message, "type": error_type, "param": param, "code": code}
+    try:
+        return orjson.dumps({"error": error})
+    except orjson.JSONEncodeError:
+        # A lone surrogate (from a client's or an upstream's text) cannot be encoded as
+        # UTF-8; an error must still go out, so such characters become U+FFFD.
+        return orjson.dumps({"error": {k: _encodable(v) for k, v in error.items()}})
+
+
+def _encodable(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return _SURROGATES.sub("\ufffd", value)
 
 
 def secrets_of(api_key: str, base_url: str) -> list[str]:
     """What must never leave the gateway about a channel: its key and where it lives."""
     parts = urlsplit(base_url)
-    return [api_key, base_url, parts.netloc, parts.hostname or ""]
+    secrets = [api_key, base_url, parts.netloc, parts.hostname or ""]
+    # Longest first, so a URL goes as a whole before its host is found inside it.
+    return sorted((s for s in secrets if len(s) >= _MIN_SECRET), key=len, reverse=True)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Replace each secret (a channel key, a base URL and its host) by a neutral word."""
     for secret in secrets:
-        if secret and len(secret) >= 4 and secret in text:
-            text = text.replace(secret, "[redacted]")
+        if secret and len(secret) >= _MIN_SECRET and secret in text:
+            text = text.replace(secret, _REDACTED)
     return text
 
 
-def upstream_error_message(status: int, content: bytes) -> str:
-    """The message an upstream's error response carries, or a plain description of it."""
+def scrub_bytes(data: bytes, secrets: Sequence[bytes]) -> bytes:
+    for secret in secrets:
+        if secret in data:
+            data = data.replace(secret, _REDACTED.encode())
+    return data
+
+
+def encoded_secrets(secrets: Iterable[str]) -> list[bytes]:
+    return [s.encode("utf-8", "replace") for s in secrets if len(s) >= _MIN_SECRET]
+
+
+def upstream_error_message(status: int, content: bytes, secrets: Iterable[str] = ()) -> str:
+    """The message an upstream's error response carries, or a plain description of it.
+
+    Secrets are scrubbed before any cut, so no part of a key survives at the edge.
+    """
+    secrets = list(secrets)
     try:
         payload = orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -57,12 +91,12 @@ def upstream_error_message(status: int, content: bytes) -> str:
     if isinstance(payload, dict):
         error = payload.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+            return scrub(error["message"], secrets)
         if isinstance(error, str):
-            return error
+            return scrub(error, secrets)
         if isinstance(payload.get("message"), str):
-            return payload["message"]
-    text = content[:300].decode("utf-8", "replace").strip()
+            return scrub(payload["message"], secrets)
+    text = scrub(content.decode("utf-8", "replace"), secrets).strip()[:ERROR_TEXT_LIMIT]
     if text:
         return f"The upstream answered HTTP {status}: {text}"
     return f"The upstream answered HTTP {status}."

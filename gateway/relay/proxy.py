@@ -1,21 +1,36 @@
-"""Forward one request to an upstream channel, retrying on another, and relay the answer."""
+"""Forward one request to an upstream channel, failing over to another, and relay the answer.
+
+Until the first byte goes to the client, any failure (unreachable, timed out, a retryable
+status, an answer cut short) moves on to the next channel; after it, a stream can only end
+with an error event.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
-from asgiref.sync import sync_to_async
 
-from channels_admin.services import channel_auto_disable
 from gateway.relay.bodies import ParsedBody, with_model
-from gateway.relay.errors import error_body, scrub, secrets_of, upstream_error_message
+from gateway.relay.errors import (
+    encoded_secrets,
+    error_body,
+    scrub,
+    scrub_bytes,
+    secrets_of,
+    upstream_error_message,
+)
+from gateway.relay.hops import outgoing_hops
+from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.routing import Route
-from gateway.relay.streaming import SSEModelRenamer, rename_model_in_json
+from gateway.relay.slots import ChannelSlots
+from gateway.relay.streaming import SSERewriter, rename_model_in_json
 from gateway.relay.upstream import client_response_headers, get_client, upstream_headers
 
 log = logging.getLogger(__name__)
@@ -25,19 +40,31 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 # Worth another channel: the upstream is overloaded, broken, or refuses our key.
 RETRYABLE_STATUSES = frozenset({401, 408, 429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 64 * 1024
+# What reading an upstream can raise: httpx's errors, and aiohttp's that httpx-aiohttp does
+# not translate (a malformed status line or header, say).
+UPSTREAM_ERRORS = (httpx.HTTPError, aiohttp.ClientError)
 
 
 @dataclass(slots=True)
 class Forward:
     method: str
-    path: str  # after /v1, e.g. "/chat/completions"
+    path: str  # the validated path after the base URL, e.g. "/chat/completions"
     query: bytes
     headers: list[tuple[bytes, bytes]]
     body: bytes
     parsed: ParsedBody
     model: str
     request_id: str
-    auto_disable: bool
+    hops: int  # gateways this request passed before this one
+
+
+@dataclass(slots=True)
+class Limits:
+    """What the relay app shares across requests: caps, and the 401 rechecks."""
+
+    attempts: int  # channels tried at most (1 + retries)
+    slots: ChannelSlots
+    rechecks: RefusalRechecks
 
 
 class UpstreamFailed(Exception):
@@ -49,50 +76,90 @@ class UpstreamFailed(Exception):
         self.code = code
 
 
-async def forward(request: Forward, routes: list[Route], send: Send) -> None:
+@dataclass(slots=True)
+class _Refusal:
+    """An upstream's retryable error answer, kept in case no other channel does better."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+async def forward(request: Forward, routes: Iterable[Route], send: Send, limits: Limits) -> None:
+    """Try the routes in order, skipping any at its connection cap, until one answers."""
     client = get_client()
-    failure = UpstreamFailed(502, "No upstream channel answered.", "upstream_error")
-    for attempt, route in enumerate(routes):
-        last = attempt == len(routes) - 1
-        upstream_model = route.upstream_model(request.model)
-        url = route.base_url + request.path
-        if request.query:
-            url += "?" + request.query.decode("latin-1")
-        outgoing = client.build_request(
-            request.method,
-            url,
-            headers=upstream_headers(request.headers, route.api_key, request.request_id),
-            content=with_model(request.body, request.parsed, upstream_model),
-        )
-        try:
-            response = await client.send(outgoing, stream=True)
-        except httpx.TimeoutException as exc:
-            if not isinstance(exc, httpx.ConnectTimeout):
-                log.warning("channel %s timed out (request %s)", route.name, request.request_id)
-                failure = UpstreamFailed(504, "The upstream timed out.", "upstream_timeout")
-                continue
-            # aiohttp's refused connections arrive as ConnectTimeout: "unreachable" covers both.
-            failure = _unreachable(route, exc, request.request_id)
+    outcome: UpstreamFailed | _Refusal | None = None
+    tried = 0
+    for route in routes:
+        if tried >= limits.attempts:
+            break
+        if not limits.slots.try_acquire(route.channel_id):
+            log.info(
+                "channel %s is at its connection cap (request %s)", route.name, request.request_id
+            )
             continue
-        except httpx.HTTPError as exc:
-            failure = _unreachable(route, exc, request.request_id)
-            continue
+        tried += 1
         try:
-            if response.status_code == 401 and request.auto_disable:
-                await _auto_disable(route, response)
-            if response.status_code in RETRYABLE_STATUSES and not last:
-                log.warning(
-                    "channel %s answered %s; trying another (request %s)",
-                    route.name,
-                    response.status_code,
-                    request.request_id,
-                )
-                continue
-            await _relay_response(response, route, request, upstream_model, send)
-            return
+            outcome = await _attempt(client, route, request, send, limits.rechecks)
         finally:
+            limits.slots.release(route.channel_id)
+        if outcome is None:
+            return
+    if outcome is None:
+        raise UpstreamFailed(
+            503, "Every channel for this model is busy; try again shortly.", "channel_busy"
+        )
+    if isinstance(outcome, UpstreamFailed):
+        raise outcome
+    await _send_whole(send, outcome.status, outcome.headers, outcome.body)
+
+
+async def _attempt(
+    client: httpx.AsyncClient,
+    route: Route,
+    request: Forward,
+    send: Send,
+    rechecks: RefusalRechecks,
+) -> UpstreamFailed | _Refusal | None:
+    """One channel's try: None once an answer went to the client, else why it failed."""
+    upstream_model = route.upstream_model(request.model)
+    # The path was rebuilt from validated segments: nothing in it can climb out of base_url.
+    url = route.base_url + request.path
+    if request.query:
+        url += "?" + request.query.decode("ascii")
+    outgoing = client.build_request(
+        request.method,
+        url,
+        headers=upstream_headers(
+            request.headers, route.api_key, request.request_id, outgoing_hops(request.hops)
+        ),
+        content=with_model(request.body, request.parsed, upstream_model),
+    )
+    try:
+        response = await client.send(outgoing, stream=True)
+    except httpx.TimeoutException as exc:
+        if not isinstance(exc, httpx.ConnectTimeout):
+            log.warning("channel %s timed out (request %s)", route.name, request.request_id)
+            return UpstreamFailed(504, "The upstream timed out.", "upstream_timeout")
+        # aiohttp's refused connections arrive as ConnectTimeout: "unreachable" covers both.
+        return _unreachable(route, exc, request.request_id)
+    except UPSTREAM_ERRORS as exc:
+        return _unreachable(route, exc, request.request_id)
+    try:
+        return await _answer(response, route, request, upstream_model, send, rechecks)
+    finally:
+        try:
             await response.aclose()
-    raise failure
+        except UPSTREAM_ERRORS:
+            pass  # the answer is over either way
+
+
+@lru_cache(maxsize=1024)
+def _secrets(api_key: str, base_url: str) -> tuple[tuple[str, ...], tuple[bytes, ...], bytes]:
+    """A channel's secrets as text and bytes, and its key alone: worked out once per channel."""
+    secrets = secrets_of(api_key, base_url)
+    key = api_key.encode() if api_key in secrets else b""
+    return tuple(secrets), tuple(encoded_secrets(secrets)), key
 
 
 def _unreachable(route: Route, exc: Exception, request_id: str) -> UpstreamFailed:
@@ -101,51 +168,97 @@ def _unreachable(route: Route, exc: Exception, request_id: str) -> UpstreamFaile
     return UpstreamFailed(502, "The upstream could not be reached.", "upstream_error")
 
 
-async def _auto_disable(route: Route, response: httpx.Response) -> None:
-    content = await response.aread()
-    reason = scrub(
-        upstream_error_message(401, content[:MAX_ERROR_BODY]),
-        secrets_of(route.api_key, route.base_url),
-    )
-    try:
-        disabled = await sync_to_async(channel_auto_disable)(
-            channel_id=route.channel_id, reason=f"Upstream refused the key: {reason}"
-        )
-    except Exception:
-        # The request still deserves its retry; the next 401 tries the write again.
-        log.exception("could not auto-disable channel %s", route.name)
-        return
-    if disabled:
-        log.warning("channel %s auto-disabled: the upstream refused its key", route.name)
+def _broke_off(route: Route, exc: Exception, request_id: str) -> UpstreamFailed:
+    reason = scrub(str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url))
+    log.warning("channel %s broke off its answer: %s (request %s)", route.name, reason, request_id)
+    return UpstreamFailed(502, "The upstream broke off its answer.", "upstream_error")
 
 
-async def _relay_response(
-    response: httpx.Response, route: Route, request: Forward, upstream_model: str, send: Send
-) -> None:
+async def _answer(
+    response: httpx.Response,
+    route: Route,
+    request: Forward,
+    upstream_model: str,
+    send: Send,
+    rechecks: RefusalRechecks,
+) -> UpstreamFailed | _Refusal | None:
     status = response.status_code
-    headers = client_response_headers(response.headers)
+    if status == 401:
+        # Maybe the key, maybe something in this request: the channel test tells which.
+        rechecks.note_refused(route.channel_id)
+    secrets, secret_bytes, key_bytes = _secrets(route.api_key, route.base_url)
+    headers = client_response_headers(response.headers, secret_bytes)
     headers.append((b"x-request-id", request.request_id.encode()))
-    renamed = upstream_model != request.model
     content_type = response.headers.get("content-type", "")
+    renamed = upstream_model != request.model
+    first = b""
+    content = b""
+    chunks: AsyncIterator[bytes] | None = None
+    # Everything read here comes before the first byte to the client: a failure fails over.
+    try:
+        if status >= 400:
+            content = await _read_limited(response)
+        elif content_type.startswith("text/event-stream"):
+            chunks = response.aiter_bytes()
+            first = await anext(chunks, b"")
+        elif "content-length" not in response.headers and not content_type.startswith(
+            "application/json"
+        ):
+            chunks = response.aiter_bytes()
+        else:
+            content = await response.aread()
+    except UPSTREAM_ERRORS as exc:
+        return _broke_off(route, exc, request.request_id)
 
     if status >= 400:
-        body = await _read_limited(response)
-        await _send_whole(send, status, headers, _upstream_error(status, body, route))
-        return
+        body = _upstream_error(status, content, secrets)
+        if status in RETRYABLE_STATUSES:
+            log.warning(
+                "channel %s answered %s (request %s)", route.name, status, request.request_id
+            )
+            return _Refusal(status, headers, body)
+        await _send_whole(send, status, headers, body)
+        return None
     if content_type.startswith("text/event-stream"):
-        await _relay_stream(response, route, request, headers, renamed, send)
-        return
+        rewriter = SSERewriter(
+            request.model if renamed else None,
+            key=key_bytes,
+            secrets=secret_bytes,
+        )
+        assert chunks is not None
+        await _relay_stream(response, route, request, headers, first, chunks, rewriter, send)
+        return None
     if "content-length" not in response.headers and not content_type.startswith("application/json"):
-        # Chunked binary (speech audio, say): pass it on as it arrives.
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        async for chunk in response.aiter_bytes():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    body = await response.aread()
+        assert chunks is not None
+        await _relay_chunks(response, route, request, headers, chunks, send)
+        return None
     if renamed and content_type.startswith("application/json"):
-        body = rename_model_in_json(body, request.model)
-    await _send_whole(send, status, headers, body)
+        content = rename_model_in_json(content, request.model)
+    if key_bytes and key_bytes in content:
+        content = scrub_bytes(content, [key_bytes])
+    await _send_whole(send, status, headers, content)
+    return None
+
+
+async def _relay_chunks(
+    response: httpx.Response,
+    route: Route,
+    request: Forward,
+    headers: list[tuple[bytes, bytes]],
+    chunks: AsyncIterator[bytes],
+    send: Send,
+) -> None:
+    """Chunked binary (speech audio, say): pass it on as it arrives."""
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except UPSTREAM_ERRORS as exc:
+        # Ending the body normally would pass a truncated file off as whole: leave it
+        # unfinished, so the server drops the connection and the client sees the break.
+        _broke_off(route, exc, request.request_id)
+        return
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _relay_stream(
@@ -153,29 +266,29 @@ async def _relay_stream(
     route: Route,
     request: Forward,
     headers: list[tuple[bytes, bytes]],
-    renamed: bool,
+    first: bytes,
+    chunks: AsyncIterator[bytes],
+    rewriter: SSERewriter,
     send: Send,
 ) -> None:
     headers += [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    renamer = SSEModelRenamer(request.model) if renamed else None
     try:
-        async for chunk in response.aiter_bytes():
-            out = renamer.feed(chunk) if renamer else chunk
+        out = rewriter.feed(first)
+        if out:
+            await send({"type": "http.response.body", "body": out, "more_body": True})
+        async for chunk in chunks:
+            out = rewriter.feed(chunk)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
-    except httpx.HTTPError as exc:
+    except UPSTREAM_ERRORS as exc:
         # Headers are gone already; an error event is how an OpenAI client learns of it.
-        reason = scrub(str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url))
-        log.warning(
-            "channel %s broke off a stream: %s (request %s)", route.name, reason, request.request_id
-        )
+        _broke_off(route, exc, request.request_id)
+        # A line cut off mid-way is dropped: half an event would only fail to parse.
         event = error_body(502, "The upstream broke off the stream.", code="upstream_error")
-        await send(
-            {"type": "http.response.body", "body": b"data: " + event + b"\n\n", "more_body": True}
-        )
-    tail = renamer.flush() if renamer else b""
-    await send({"type": "http.response.body", "body": tail})
+        await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n"})
+        return
+    await send({"type": "http.response.body", "body": rewriter.flush()})
 
 
 async def _read_limited(response: httpx.Response) -> bytes:
@@ -187,10 +300,9 @@ async def _read_limited(response: httpx.Response) -> bytes:
     return body[:MAX_ERROR_BODY]
 
 
-def _upstream_error(status: int, content: bytes, route: Route) -> bytes:
+def _upstream_error(status: int, content: bytes, secrets: Sequence[str]) -> bytes:
     """The upstream's error in OpenAI's shape, its key and address scrubbed out."""
-    secrets = secrets_of(route.api_key, route.base_url)
-    message = scrub(upstream_error_message(status, content), secrets)
+    message = upstream_error_message(status, content, secrets)
     error: dict[str, Any] = {}
     try:
         payload = orjson.loads(content)
@@ -201,7 +313,7 @@ def _upstream_error(status: int, content: bytes, route: Route) -> bytes:
 
     def field(name: str) -> str | None:
         value = error.get(name)
-        return scrub(value, secrets) if isinstance(value, str) else None
+        return scrub(value, secrets)[:200] if isinstance(value, str) else None
 
     return error_body(status, message, code=field("code"), param=field("param"), type=field("type"))
 

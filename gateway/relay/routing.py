@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +98,22 @@ def pick_weighted(routes: Sequence[Route], rng: random.Random) -> Route:
 
 
 def attempt_order(tiers: Sequence[Sequence[Route]], rng: random.Random, limit: int) -> list[Route]:
+    """The first `limit` routes of `iter_attempts`."""
+    return list(islice(iter_attempts(tiers, rng), limit))
+
+
+def iter_attempts(tiers: Sequence[Sequence[Route]], rng: random.Random) -> Iterator[Route]:
     """Routes to try in turn: the top tier by weight first, lower tiers only as fallbacks.
 
-    A zero-weight channel beside non-zero ones is never picked, not even for a retry.
+    Lazy, so a request that the first channel answers draws one pick, while one that has to
+    skip busy channels can go on to the rest. A zero-weight channel beside non-zero ones is
+    never picked, not even for a retry.
     """
-    order: list[Route] = []
     for tier in tiers:
         remaining = list(tier)
         if any(route.weight > 0 for route in remaining):
             remaining = [route for route in remaining if route.weight > 0]
-        while remaining and len(order) < limit:
+        while remaining:
             chosen = pick_weighted(remaining, rng)
-            order.append(chosen)
+            yield chosen
             remaining.remove(chosen)
-        if len(order) >= limit:
-            break
-    return order

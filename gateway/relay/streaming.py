@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
+
+from gateway.relay.errors import scrub_bytes
 
 
 def rename_model_in_json(content: bytes, model: str) -> bytes:
@@ -31,32 +35,65 @@ def rename_model(payload: object, model: str) -> bool:
     return renamed
 
 
-class SSEModelRenamer:
-    """Rewrites `model` in each `data:` event of a stream as the bytes pass through.
+# A line longer than this goes out unfinished rather than grow the buffer without end.
+MAX_HELD_LINE = 4 * 1024 * 1024
 
+
+class SSERewriter:
+    """Rewrites an SSE stream line by line as the bytes pass through.
+
+    It renames `model` in `data:` events when a mapping renamed it, and scrubs secrets: the
+    channel key from every line, and the channel's address too from error events (an
+    `event: error`, or data holding an `"error"` key), where an upstream may echo it.
     Complete lines go out as soon as they arrive; only a line cut across two network reads
-    waits for its end, so no chunk is held back longer than its own last line.
+    waits for its end, so a secret split between reads is still found whole. A chunk with
+    no renaming to do and no "error" in it costs two substring searches.
     """
 
-    def __init__(self, model: str) -> None:
+    def __init__(
+        self, model: str | None = None, *, key: bytes = b"", secrets: Sequence[bytes] = ()
+    ) -> None:
         self.model = model
+        self._keys = [key] if key else []
+        self._secrets = list(secrets)
         self._partial = b""
+        self._in_error_event = False
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._partial + chunk if self._partial else chunk
         cut = data.rfind(b"\n") + 1
         self._partial = data[cut:]
+        if len(self._partial) > MAX_HELD_LINE:
+            held, self._partial = self._partial, b""
+            return self._lines(data[:cut]) + scrub_bytes(held, self._secrets + self._keys)
         if not cut:
             return b""
-        return b"".join(self._rename(line) for line in data[:cut].splitlines(keepends=True))
+        return self._lines(data[:cut])
 
     def flush(self) -> bytes:
         rest, self._partial = self._partial, b""
-        return self._rename(rest) if rest else b""
+        return self._lines(rest) if rest else b""
+
+    def _lines(self, data: bytes) -> bytes:
+        if self.model is None and not self._in_error_event and b"error" not in data:
+            return scrub_bytes(data, self._keys)
+        return b"".join(self._line(line) for line in data.splitlines(keepends=True))
+
+    def _line(self, line: bytes) -> bytes:
+        if not line.strip():
+            self._in_error_event = False  # a blank line ends the event
+            return line
+        if line.startswith(b"event:"):
+            self._in_error_event = b"error" in line or b"fail" in line
+        elif line.startswith(b"data:") and b'"error"' in line:
+            self._in_error_event = True
+        line = scrub_bytes(line, self._secrets + self._keys if self._in_error_event else self._keys)
+        return self._rename(line) if self.model is not None else line
 
     def _rename(self, line: bytes) -> bytes:
         if not line.startswith(b"data:") or b'"model"' not in line:
             return line
+        assert self.model is not None
         body = line[5:].strip()
         ending = line[len(line.rstrip(b"\r\n")) :]
         try:
@@ -66,3 +103,10 @@ class SSEModelRenamer:
         if not rename_model(payload, self.model):
             return line
         return b"data: " + orjson.dumps(payload) + ending
+
+
+class SSEModelRenamer(SSERewriter):
+    """Only the renaming: for a stream that carries no secret worth scrubbing."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)

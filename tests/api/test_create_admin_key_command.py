@@ -8,6 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from audit.models import AuditEvent
+from tests.tokens.audit_helpers import assert_no_secret
 from tokens.models import AdminKey
 from tokens.services import admin_key_find
 
@@ -49,8 +51,29 @@ def test_it_needs_a_name() -> None:
     assert not AdminKey.objects.exists()
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
-def test_it_rejects_a_bad_name(name: str) -> None:
-    with pytest.raises(CommandError, match="at most 100 characters"):
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("", "non-empty"),
+        ("   ", "non-empty"),
+        ("x" * 101, "At most 100 characters"),
+        ("c\x00i", "NUL"),
+    ],
+)
+def test_it_rejects_a_bad_name(name: str, words: str) -> None:
+    with pytest.raises(CommandError, match=words):
         run("--name", name)
     assert not AdminKey.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_it_logs_the_creation_as_the_command_without_the_key() -> None:
+    out, _ = run("--name", "ci")
+    key = out.strip()
+    admin_key = AdminKey.objects.get()
+    event = AuditEvent.objects.get()
+    assert (event.actor_kind, event.actor, event.ip) == ("system", "manage.py", None)
+    assert (event.action, event.object_type) == ("created", "admin_key")
+    assert event.object_id == str(admin_key.pk)
+    assert event.object_repr == f"ci ({key[:13]}…)"
+    assert_no_secret(event, key, admin_key.key_hash)

@@ -89,6 +89,23 @@ def test_it_tells_the_relay(api: Client) -> None:
         ({"name": "a", "allowed_ips": ["10.0.0.0/40"]}, "allowed_ips", "CIDR"),
         ({"name": "a", "allowed_ips": {"ip": "1.2.3.4"}}, "allowed_ips", "IP addresses"),
         ({"name": "a", "key": "sk-choose-my-own"}, "key", "Unknown field"),
+        ({"name": "a", "expires_at": "9999-12-31T23:59:59-12:00"}, "expires_at", "9999-01-01"),
+        ({"name": "a", "expires_at": "0001-01-01T00:00:00+14:00"}, "expires_at", "2000-01-01"),
+        ({"name": "a", "expires_at": "0001-01-01T00:00:00"}, "expires_at", "2000-01-01"),
+        ({"name": "a\u0000"}, "name", "NUL"),
+        ({"name": "a", "group": "vip\u0000"}, "group", "NUL"),
+        ({"name": "a", "group": "g" * 65}, "group", "At most 64 characters"),
+        ({"name": "a", "models": ["gpt-4o\u0000"]}, "models", "NUL"),
+        ({"name": "a", "models": ["m" * 201]}, "models", "longer than 200 characters"),
+        ({"name": "a", "models": [f"m{i}" for i in range(1001)]}, "models", "At most 1000"),
+        ({"name": "a", "allowed_ips": ["10.0.0.1\u0000"]}, "allowed_ips", "NUL"),
+        ({"name": "a", "allowed_ips": ["1" * 10_000]}, "allowed_ips", "not an IP address"),
+        (
+            {"name": "a", "allowed_ips": [f"10.0.{i // 256}.{i % 256}" for i in range(101)]},
+            "allowed_ips",
+            "At most 100",
+        ),
+        ({"name": "a", "status": "enabled\u0000"}, "status", "Unknown status"),
     ],
 )
 def test_it_names_the_bad_field(api: Client, body: dict[str, Any], field: str, words: str) -> None:
@@ -122,3 +139,19 @@ def test_it_rejects_bodies_that_are_not_json_objects(api: Client, body: bytes) -
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_json"
     assert not Token.objects.exists()
+
+
+def test_the_calendar_edges_in_range_are_stored_and_read_back_in_utc(api: Client) -> None:
+    for edge in ("2000-01-01T00:00:00Z", "9998-12-31T23:59:59-00:00"):
+        response = post(api, {"name": edge, "expires_at": edge})
+        assert response.status_code == 201
+    listed = {item["name"]: item["expires_at"] for item in api.get("/api/tokens").json()["data"]}
+    assert listed == {
+        "2000-01-01T00:00:00Z": "2000-01-01T00:00:00+00:00",
+        "9998-12-31T23:59:59-00:00": "9998-12-31T23:59:59+00:00",
+    }
+
+
+def test_the_created_answer_gives_the_expiry_in_utc(api: Client) -> None:
+    body = post(api, {"name": "a", "expires_at": "2031-05-01T12:30:00+02:00"}).json()
+    assert body["expires_at"] == "2031-05-01T10:30:00+00:00"

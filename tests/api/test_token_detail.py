@@ -109,6 +109,13 @@ def test_it_tells_the_relay(api: Client, token_and_key: tuple[Token, str]) -> No
         ({"group": 3}, "group"),
         ({"models": "x", "key_hash": "0" * 64}, "key_hash"),
         ({"prefix": "sk-aaaaaaaa"}, "prefix"),
+        ({"expires_at": "9999-12-31T23:59:59-12:00"}, "expires_at"),
+        ({"expires_at": "0001-01-01T00:00:00+14:00"}, "expires_at"),
+        ({"group": "vip\u0000"}, "group"),
+        ({"models": ["\u0000"]}, "models"),
+        ({"models": ["m"] * 1001}, "models"),
+        ({"allowed_ips": ["::1\u0000"]}, "allowed_ips"),
+        ({"allowed_ips": ["::1"] * 101}, "allowed_ips"),
     ],
 )
 def test_a_rejected_change_saves_nothing(
@@ -141,3 +148,28 @@ def test_it_deletes_a_token(api: Client, token_and_key: tuple[Token, str]) -> No
     assert not Token.objects.exists()
     assert token_find(key) is None
     assert db_snapshot()["relay_version"] == before + 1
+
+
+@pytest.mark.parametrize("token_id", ["9223372036854775808", "9" * 40])
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_an_id_past_any_integer_column_is_a_404(api: Client, token_id: str, method: str) -> None:
+    response = getattr(api, method)(
+        f"/api/tokens/{token_id}", data={"name": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("token_id", ["abc", "1.5", "-1", "%00", "1%0A"])
+def test_an_id_that_is_not_a_number_is_a_404(api: Client, token_id: str) -> None:
+    response = api.get(f"/api/tokens/{token_id}")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_a_null_name_is_refused(api: Client, token_and_key: tuple[Token, str]) -> None:
+    token, _ = token_and_key
+    response = patch(api, token, {"name": None})
+    assert response.status_code == 400
+    assert error_of(response)["param"] == "name"
+    assert Token.objects.get().name == "Alice"

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from audit.models import ActorKind
+from audit.services import Actor
 from channels_admin.models import Channel
 from channels_admin.services import (
     channel_as_dict,
@@ -22,6 +24,7 @@ from channels_admin.services import (
 from gateway.state import read_db_version
 
 KEY = "sk-service-test-key-0123456789abcdWXYZ"
+ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
 VALID = {"name": "A", "base_url": "https://api.example.net/v1", "key": KEY, "models": ["m"]}
 
 
@@ -221,8 +224,8 @@ def test_every_write_bumps_the_relay_version() -> None:
     start = read_db_version()
     channel = make()
     channel_update(channel=channel, changes={"weight": 5})
-    copy = channel_copy(channel=channel)
-    channel_delete(channel=copy)
+    copy = channel_copy(channel=channel, actor=ADMIN)
+    channel_delete(channel=copy, actor=ADMIN)
     assert read_db_version() == start + 4
 
 
@@ -282,8 +285,8 @@ def test_auto_disable_leaves_manually_disabled_channels_alone() -> None:
 @pytest.mark.django_db
 def test_copy_keeps_the_settings_but_not_the_test_results() -> None:
     channel = make(model_mapping={"x": "m"}, weight=4)
-    channel_record_test(channel=channel, ok=True, latency_ms=120)
-    copy = channel_copy(channel=channel)
+    channel_record_test(channel=channel, ok=True, latency_ms=120, actor=ADMIN)
+    copy = channel_copy(channel=channel, actor=ADMIN)
     assert copy.pk != channel.pk
     assert copy.name == "A (copy)"
     assert copy.api_key == KEY
@@ -294,9 +297,9 @@ def test_copy_keeps_the_settings_but_not_the_test_results() -> None:
 @pytest.mark.django_db
 def test_record_test_keeps_the_last_good_latency_on_failure() -> None:
     channel = make()
-    channel_record_test(channel=channel, ok=True, latency_ms=80)
+    channel_record_test(channel=channel, ok=True, latency_ms=80, actor=ADMIN)
     first = channel.last_test_at
-    channel_record_test(channel=channel, ok=False, latency_ms=5)
+    channel_record_test(channel=channel, ok=False, latency_ms=5, actor=ADMIN)
     channel.refresh_from_db()
     assert channel.last_response_ms == 80
     assert first is not None and channel.last_test_at >= first
@@ -316,7 +319,7 @@ def test_record_test_only_re_enables_auto_disabled_channels(
     status: str, ok: bool, after: str
 ) -> None:
     channel = make(status=status)
-    channel_record_test(channel=channel, ok=ok, latency_ms=10)
+    channel_record_test(channel=channel, ok=ok, latency_ms=10, actor=ADMIN)
     channel.refresh_from_db()
     assert channel.status == after
 
@@ -328,3 +331,30 @@ def test_as_dict_never_holds_the_key() -> None:
     assert as_dict["key"] == "sk-…WXYZ"
     assert KEY not in repr(as_dict)
     assert channel.key_encrypted not in repr(as_dict)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", [None, ""])
+def test_update_to_a_new_address_needs_the_key_again(key: Any) -> None:
+    channel = make()
+    before = Channel.objects.values().get()
+    with pytest.raises(ValidationError) as info:
+        channel_update(
+            channel=channel, changes={"base_url": "https://other.example.net/v1", "key": key}
+        )
+    assert list(info.value.message_dict) == ["key"]
+    assert Channel.objects.values().get() == before
+
+
+@pytest.mark.django_db
+def test_update_to_a_new_address_with_the_key_is_saved() -> None:
+    channel = make()
+    channel_update(
+        channel=channel,
+        changes={"base_url": "https://other.example.net/v1", "key": "sk-other-key-00001111"},
+    )
+    channel.refresh_from_db()
+    assert (channel.base_url, channel.api_key) == (
+        "https://other.example.net/v1",
+        "sk-other-key-00001111",
+    )

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
+from audit.models import ActorKind
+from audit.services import Actor
 from channels_admin import testing
 from channels_admin.models import Channel
 from channels_admin.services import channel_create
@@ -22,6 +24,7 @@ from tests.support.fake_upstream import FakeUpstream, running_upstream
 from tests.support.servers import serve_asgi
 
 WRONG_KEY = "sk-wrong-key-for-the-fake-upstream-000"
+ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
 
 
 def make_channel(base_url: str, key: str, **options: Any) -> Channel:
@@ -47,7 +50,7 @@ def closed_base_url() -> str:
 @pytest.mark.django_db
 def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> None:
     channel = make_channel(upstream.v1, upstream.api_key)
-    result = async_to_sync(run_channel_test)(channel)
+    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is True
     assert result.error is None
     assert result.model == "gpt-4o-mini"
@@ -67,7 +70,7 @@ def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> Non
 @pytest.mark.django_db
 def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) -> None:
     channel = make_channel(upstream.v1, WRONG_KEY)
-    result = async_to_sync(run_channel_test)(channel)
+    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error is not None
     assert "Incorrect API key provided" in result.error
@@ -80,7 +83,7 @@ def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) ->
 def test_a_200_that_is_not_a_completion_fails() -> None:
     with running_upstream(fail_with=(200, {"hello": "world"})) as upstream:
         channel = make_channel(upstream.v1, upstream.api_key)
-        result = async_to_sync(run_channel_test)(channel)
+        result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error == "The upstream answered 200 but not with a chat completion."
 
@@ -89,7 +92,7 @@ def test_a_200_that_is_not_a_completion_fails() -> None:
 def test_an_unreachable_upstream_fails() -> None:
     base_url = closed_base_url()
     channel = make_channel(base_url, "sk-some-key-1234567890")
-    result = async_to_sync(run_channel_test)(channel)
+    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error is not None
     assert result.error.startswith("Could not reach the upstream")
@@ -106,7 +109,7 @@ def test_a_timeout_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     monkeypatch.setattr(testing, "get_admin_client", lambda: client)
     channel = make_channel("https://slow.example.net/v1", "sk-slow-key-1234567890")
-    result = async_to_sync(run_channel_test)(channel)
+    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error == "The upstream did not answer within 30s."
 
@@ -118,7 +121,7 @@ def test_a_channel_whose_key_cannot_be_decrypted_fails_without_calling(
     channel = make_channel(upstream.v1, upstream.api_key)
     Channel.objects.filter(pk=channel.pk).update(key_encrypted="not-a-fernet-token")
     channel.refresh_from_db()
-    result = async_to_sync(run_channel_test)(channel)
+    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error is not None and "cannot be decrypted" in result.error
     assert upstream.requests == []
@@ -139,7 +142,7 @@ def test_only_an_auto_disabled_channel_is_re_enabled(
     channel = make_channel(upstream.v1, upstream.api_key if key_is_right else WRONG_KEY)
     Channel.objects.filter(pk=channel.pk).update(status=status, status_reason="earlier failure")
     channel.refresh_from_db()
-    assert async_to_sync(run_channel_test)(channel).ok is key_is_right
+    assert async_to_sync(run_channel_test)(channel, actor=ADMIN).ok is key_is_right
     channel.refresh_from_db()
     assert channel.status == after
 
@@ -170,7 +173,7 @@ def test_run_channel_tests_keeps_the_order_and_the_limit(monkeypatch: pytest.Mon
         )
         for i in range(7)
     ]
-    results = async_to_sync(run_channel_tests)(channels, concurrency=3)
+    results = async_to_sync(run_channel_tests)(channels, actor=ADMIN, concurrency=3)
     assert [r.channel_id for r in results] == [c.pk for c in channels]
     assert [r.ok for r in results] == [True, True, True, True, False, True, True]
     assert results[4].error == "bad key"

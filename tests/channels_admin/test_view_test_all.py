@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from audit.services import Actor
 from channels_admin import testing
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.views_test import TEST_CONCURRENCY
@@ -127,12 +128,12 @@ def test_without_htmx_at_most_the_bound_run_at_once(
     in_flight = 0
     most = 0
 
-    async def counted(channel: Channel) -> Any:
+    async def counted(channel: Channel, *, actor: Actor) -> Any:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
         try:
-            return await real_test(channel)
+            return await real_test(channel, actor=actor)
         finally:
             in_flight -= 1
 

@@ -94,12 +94,14 @@ def staff(transactional_db: None) -> Staff:
 
 
 @pytest.fixture
-def screenshots() -> Screenshots:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    """One folder per test module (test_two_factor.py → test-artifacts/e2e/two_factor/)."""
+    directory = ARTIFACTS / request.path.stem.removeprefix("test_")
+    directory.mkdir(parents=True, exist_ok=True)
     # Pictures of an earlier run would pass for this one's.
-    for old in ARTIFACTS.glob("*.png"):
+    for old in directory.glob("*.png"):
         old.unlink()
-    return Screenshots(ARTIFACTS)
+    return Screenshots(directory)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Log in → overview → add a channel for a fake upstream → test it → map a model name → create a
 token and copy its key → the official `openai` SDK calls the gateway with that key and name.
-Screenshots of every page land in test-artifacts/e2e/ (git-ignored).
+Screenshots of every page land in test-artifacts/e2e/admin_flow/ (git-ignored).
 """
 
 from __future__ import annotations

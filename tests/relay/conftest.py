@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from openai import OpenAI
@@ -17,11 +21,41 @@ from tests.support.servers import serve_asgi
 from tokens.services import token_create
 
 
+class CountingApp:
+    """Wraps the ASGI app to count HTTP requests started and finished (the app returned)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.started = 0
+        self.finished = 0
+        self._changed = threading.Condition()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self._changed:
+            self.started += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._changed:
+                self.finished += 1
+                self._changed.notify_all()
+
+    def wait_finished(self, count: int) -> None:
+        """Block until `count` requests have finished, so their slots are free again."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.finished >= count, timeout=30)
+
+
 @dataclass
 class Gateway:
     url: str
     relay: RelayApp
     clients: dict[str, OpenAI] = field(default_factory=dict)
+    # Requests the server has started and finished (only when served by serving_gateway).
+    requests: CountingApp = field(default_factory=lambda: CountingApp(None))
 
     @property
     def v1(self) -> str:
@@ -36,20 +70,35 @@ class Gateway:
             self.clients[key] = self.client(key)
         return self.clients[key]
 
+    def drain_rechecks(self) -> None:
+        """Wait, on the server's own loop, for every 401 recheck the relay has started."""
+        loop = self.relay.rechecks.loop
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(self.relay.rechecks.drain(), loop).result(timeout=60)
+
+
+@contextmanager
+def serving_gateway(**relay_options: Any) -> Iterator[Gateway]:
+    """The real ASGI app on a free port; the relay re-checks for admin changes on every request."""
+    relay_options.setdefault("rng", random.Random(1234))
+    relay = RelayApp(
+        cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0), **relay_options
+    )
+    counting = CountingApp(build_application(relay))
+    # Lifespan on: the relay closes its upstream client when the server stops.
+    with serve_asgi(counting, lifespan="on") as url:
+        gateway = Gateway(url=url, relay=relay, requests=counting)
+        try:
+            yield gateway
+        finally:
+            for client in gateway.clients.values():
+                client.close()
+
 
 @pytest.fixture
 def gateway(transactional_db: None) -> Iterator[Gateway]:
-    """The real ASGI app on a free port; the relay re-checks for admin changes on every request."""
-    relay = RelayApp(
-        cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0),
-        rng=random.Random(1234),
-    )
-    # Lifespan on: the relay closes its upstream client when the server stops.
-    with serve_asgi(build_application(relay), lifespan="on") as url:
-        gateway = Gateway(url=url, relay=relay)
+    with serving_gateway() as gateway:
         yield gateway
-        for client in gateway.clients.values():
-            client.close()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     query: str = ""
+    raw_path: str = ""  # as sent, before the server decoded it
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -35,8 +36,18 @@ class FakeUpstream:
     api_key: str = "sk-upstream-test-key-0123456789abcdef"
     models: list[str] = field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
     stream_chunks: int = 3
-    # (status, JSON body) to answer every request with instead of a success.
+    # (status, JSON body) to answer every request with instead of a success; a bytes body
+    # goes out as plain text.
     fail_with: tuple[int, Any] | None = None
+    # A request whose body holds this is refused with 401 although the key is right, the
+    # way an upstream refuses something in the request itself; the channel test passes.
+    refuse_marker: str | None = None
+    # Raw chunks a streamed chat completion sends instead of its usual events.
+    stream_script: list[bytes] | None = None
+    # A non-streamed chat completion promises more bytes than it sends, then hangs up.
+    truncate: bool = False
+    # Sent with every JSON answer (to see what the gateway passes on).
+    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     # When set, a stream sends its first chunk, then waits for this before the rest.
     hold_stream: threading.Event | None = None
     requests: list[Recorded] = field(default_factory=list)
@@ -58,8 +69,34 @@ class FakeUpstream:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode()
-        self.requests.append(Recorded(scope["method"], scope["path"], headers, body, query))
+        raw_path = scope.get("raw_path", b"").decode("latin-1")
+        self.requests.append(
+            Recorded(scope["method"], scope["path"], headers, body, query, raw_path)
+        )
 
+        for account_header in ("openai-organization", "openai-project"):
+            if account_header in headers:
+                # Like OpenAI: a key is refused for an organisation or project it is not in.
+                await _json(
+                    send,
+                    401,
+                    {
+                        "error": {
+                            "message": f"No such organization: {headers[account_header]}.",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "invalid_organization",
+                        }
+                    },
+                )
+                return
+        if self.refuse_marker is not None and self.refuse_marker.encode() in body:
+            await _json(
+                send,
+                401,
+                {"error": {"message": "Refused.", "type": "invalid_request_error", "code": None}},
+            )
+            return
         if headers.get("authorization") != f"Bearer {self.api_key}":
             given = headers.get("authorization", "")
             # Like some real upstreams, echo what was sent: the gateway must scrub it.
@@ -78,7 +115,10 @@ class FakeUpstream:
             return
         if self.fail_with is not None:
             status, payload = self.fail_with
-            await _json(send, status, payload)
+            if isinstance(payload, bytes):
+                await _raw(send, status, payload, self.extra_headers)
+            else:
+                await _json(send, status, payload, self.extra_headers)
             return
 
         path = scope["path"]
@@ -99,7 +139,12 @@ class FakeUpstream:
         payload = json.loads(body) if is_json and body else {}
         model = payload.get("model", "")
         if path == "/v1/chat/completions" and payload.get("stream"):
-            await self._stream_chat(send, receive, model, payload)
+            if self.stream_script is not None:
+                await self._send_script(send, self.stream_script)
+            else:
+                await self._stream_chat(send, receive, model, payload)
+        elif path == "/v1/chat/completions" and self.truncate:
+            await _truncated(send)
         elif path == "/v1/chat/completions":
             await _json(
                 send,
@@ -118,6 +163,7 @@ class FakeUpstream:
                     ],
                     "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
                 },
+                self.extra_headers,
             )
         elif path == "/v1/completions":
             await _json(
@@ -167,6 +213,19 @@ class FakeUpstream:
                     "upstream": self.name,
                 },
             )
+
+    async def _send_script(self, send: Any, chunks: list[bytes]) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        for chunk in chunks:
+            await send({"type": "http.response.body", "more_body": True, "body": chunk})
+        await send({"type": "http.response.body", "body": b""})
+        self.stream_finished.set()
 
     async def _stream_chat(self, send: Any, receive: Any, model: str, payload: Any) -> None:
         await send(
@@ -232,7 +291,9 @@ class FakeUpstream:
         return True
 
 
-async def _json(send: Any, status: int, payload: Any) -> None:
+async def _json(
+    send: Any, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(payload).encode()
     await send(
         {
@@ -246,10 +307,42 @@ async def _json(send: Any, status: int, payload: Any) -> None:
                 (b"set-cookie", b"__cf_bm=upstream-cookie; path=/"),
                 (b"x-ratelimit-remaining-requests", b"4999"),
                 (b"openai-processing-ms", b"12"),
+                *(extra or []),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _raw(send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _truncated(send: Any) -> None:
+    body = b'{"id": "chatcmpl-cut", "object": "chat.completion", "choices": ['
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body) + 500).encode()),
+            ],
+        }
+    )
+    # Returning with the body unfinished makes the server drop the connection.
+    await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 @contextmanager

@@ -133,3 +133,39 @@ def test_a_bad_form_keeps_what_was_typed(staff_client: Client) -> None:
     body = _create(staff_client, name="Keep me", allowed_ips="bogus").content.decode()
     assert 'value="Keep me"' in body
     assert ">\nbogus</textarea>" in body
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"expires_at": "9999-12-31T23:59:59-12:00"},
+            "expires_at",
+            "up to, but not including, 9999-01-01",
+        ),
+        ({"expires_at": "0001-01-01T00:00:00+14:00"}, "expires_at", "from 2000-01-01"),
+        ({"expires_at": "9999-12-31T23:59"}, "expires_at", "9999-01-01"),
+        ({"expires_at": "0001-01-01T00:00"}, "expires_at", "2000-01-01"),
+        ({"name": "Team\x00A"}, "name", "Null characters are not allowed."),
+        ({"group": "vip\x00"}, "group", "Null characters are not allowed."),
+        ({"allowed_ips": "10.0.0.1\x00"}, "allowed_ips", "Null characters are not allowed."),
+        ({"expires_at": "2031-01-01\x00"}, "expires_at", "Null characters are not allowed."),
+        ({"models": ["gpt\x00"]}, "models", "Select a valid choice"),
+        ({"name": "n" * 101}, "name", "at most 100 characters"),
+        ({"group": "g" * 65}, "group", "at most 64 characters"),
+        (
+            {"allowed_ips": "\n".join(f"10.0.0.{i}" for i in range(101))},
+            "allowed_ips",
+            "At most 100 addresses or ranges.",
+        ),
+    ],
+)
+def test_input_a_database_would_refuse_gets_a_field_error(
+    staff_client: Client, changes: dict[str, Any], field: str, message: str
+) -> None:
+    response = _create(staff_client, **changes)
+    assert response.status_code == 200
+    body = response.content.decode()
+    errors_at = body.index(f'id="id_{field}_errors"')
+    assert message in body[errors_at : errors_at + 300]
+    assert not Token.objects.exists()

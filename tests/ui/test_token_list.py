@@ -137,3 +137,57 @@ def test_it_escapes_names(staff_client: Client) -> None:
     body = staff_client.get("/tokens/").content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=al%00pha",
+        "q=%00",
+        "q=" + "a" * 101,
+        "q=" + "a" * 5000,
+        "o=%00",
+        "o=" + "-" * 1000,
+        "status=%00",
+        "p=%00",
+        "p=-1",
+        "p=1e10",
+        "p=99999999999999999999999999",
+        "p=" + "9" * 5000,
+        "q=%ED%A0%80",
+        "p=%FF",
+    ],
+)
+def test_odd_list_parameters_get_a_page_not_an_error(staff_client: Client, query: str) -> None:
+    token_create(name="alpha")
+    for headers in ({}, HTMX):
+        response = staff_client.get(f"/tokens/?{query}", headers=headers)
+        assert response.status_code == 200
+        assert 'id="token-table"' in response.content.decode()
+
+
+def test_a_search_with_a_nul_or_past_any_name_finds_nothing(staff_client: Client) -> None:
+    token_create(name="alpha")
+    for query in ("al%00pha", "alpha" + "a" * 100):
+        assert "No token matches" in staff_client.get(f"/tokens/?q={query}").content.decode()
+
+
+def test_a_page_past_the_end_shows_the_last_page(staff_client: Client) -> None:
+    for number in range(30):
+        token_create(name=f"team-{number:02d}")
+    body = staff_client.get("/tokens/?o=name&p=99999999999999999999").content.decode()
+    assert "Page 2 of 2" in body
+    assert "team-29" in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/tokens/9223372036854775808/edit/", "/tokens/99999999999999999999999/confirm-delete/"],
+)
+def test_an_id_past_any_integer_column_is_a_404(staff_client: Client, path: str) -> None:
+    assert staff_client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/tokens/abc/edit/", "/tokens/-1/edit/", "/tokens/1.5/edit/"])
+def test_an_id_that_is_not_a_number_is_a_404(staff_client: Client, path: str) -> None:
+    assert staff_client.get(path).status_code == 404

@@ -6,6 +6,8 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -27,6 +29,13 @@ class Command(BaseCommand):
                 f"A user named {username!r} exists but is not an active admin: "
                 "set TOLLGATE_ADMIN_USER to another name or fix that user."
             )
+        try:
+            # The validators of AUTH_PASSWORD_VALIDATORS, as for any password set in the panel.
+            validate_password(password, user_model(username=username))
+        except ValidationError as exc:
+            raise CommandError(
+                "TOLLGATE_ADMIN_PASSWORD is refused: " + " ".join(exc.messages)
+            ) from None
         user_model.objects.create_superuser(username=username, email="", password=password)
         if generated:
             # Printed once, here, and stored nowhere but as Django's password hash.

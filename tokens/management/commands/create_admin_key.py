@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.services import COMMAND
 from tokens.services import admin_key_create
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            admin_key, key = admin_key_create(name=options["name"])
+            admin_key, key = admin_key_create(name=options["name"], actor=COMMAND)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         # The note goes to stderr so `KEY=$(manage.py create_admin_key --name ci)` gets the key.
