@@ -28,7 +28,7 @@ from accounts.qr import qr_data_uri, secret_for_typing
 from accounts.selectors import pending_authenticator, two_factor_enabled, two_factor_status
 from accounts.services import CodeCheck, CodeKind
 from audit.services import actor_from_request
-from gateway.views import staff_required
+from core.adminui import staff_required
 
 LOW_ON_RECOVERY_CODES = 3
 

@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from audit.models import AuditEvent
 from audit.presentation import event_as_dict
 from audit.selectors import FILTER_PARAMS, filter_events, parse_filters
-from gateway.api import ApiError, admin_api, json_response
+from core.api import api_view, json_response
+from core.errors import ApiError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -32,7 +33,7 @@ def _positive_int(request: HttpRequest, param: str, default: int | None) -> int 
     return int(raw)
 
 
-@admin_api("GET")
+@api_view("GET")
 def events(request: HttpRequest) -> HttpResponse:
     unknown = sorted(set(request.GET) - set(FILTER_PARAMS) - set(PAGING_PARAMS))
     if unknown:

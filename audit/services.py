@@ -38,7 +38,7 @@ def _valid_ip(value: str | None) -> str | None:
 
 
 def actor_from_request(request: HttpRequest) -> Actor:
-    """The signed-in admin, or the admin API key that `admin_api` accepted for this request."""
+    """The signed-in admin, or the admin key `admin_key_required` accepted for this request."""
     ip = _valid_ip(request.META.get("REMOTE_ADDR"))
     admin_key = getattr(request, "admin_key", None)
     if admin_key is not None:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from audit.presentation import event_rows
 from audit.selectors import filter_choices, filter_events, parse_filters
-from gateway.views import staff_required
+from core.adminui import staff_required
 
 PAGE_SIZE = 50
 PARAM_LABELS = {

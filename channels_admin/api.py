@@ -14,7 +14,7 @@ from channels_admin.services import (
     clean_channel_data,
 )
 from channels_admin.testing import run_channel_test
-from gateway.api import admin_api, json_response, no_content, not_found, read_json_object
+from core.api import api_view, json_response, no_content, not_found, read_json_object
 
 
 def _get_channel(channel_id: int) -> Channel:
@@ -24,7 +24,7 @@ def _get_channel(channel_id: int) -> Channel:
     return channel
 
 
-@admin_api("GET", "POST")
+@api_view("GET", "POST")
 def channels(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return json_response({"data": [channel_as_dict(c) for c in Channel.objects.all()]})
@@ -36,7 +36,7 @@ def channels(request: HttpRequest) -> HttpResponse:
     return json_response(channel_as_dict(channel), status=201)
 
 
-@admin_api("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE")
 def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
     found = _get_channel(channel_id)
     if request.method == "GET":
@@ -49,7 +49,7 @@ def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
     return json_response(channel_as_dict(updated))
 
 
-@admin_api("POST")
+@api_view("POST")
 async def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     """A real minimal chat completion; awaited on the event loop, not in a worker thread."""
     found = await Channel.objects.filter(pk=channel_id).afirst()

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gateway.crypto import decrypt_secret, mask_secret
+from core.crypto import decrypt_secret, mask_secret
 
 
 class ChannelType(models.TextChoices):

@@ -20,8 +20,8 @@ from channels_admin.validation import (
     mapping_errors,
     printable,
 )
-from gateway.crypto import decrypt_secret
-from gateway.state import bump_relay_version
+from core.crypto import decrypt_secret
+from core.state import bump_relay_version
 
 __all__ = [
     "CHANNEL_FIELDS",

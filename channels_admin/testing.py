@@ -14,8 +14,8 @@ from asgiref.sync import sync_to_async
 from audit.services import SYSTEM, Actor
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.services import channel_auto_disable, channel_record_test
-from gateway.relay.errors import scrub, secrets_of, upstream_error_message
-from gateway.relay.upstream import get_admin_client
+from core.errors import scrub, secrets_of, upstream_error_message
+from core.http_clients import get_admin_client
 
 TEST_PROMPT = "Say hi."
 # One deadline for a whole test or model list: connecting, sending and reading every byte.

@@ -16,7 +16,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from channels_admin.models import Channel, ChannelStatus, ChannelType
-from gateway.crypto import encrypt_secret, mask_secret
+from core.crypto import encrypt_secret, mask_secret
 
 CHANNEL_FIELDS = (
     "name",

@@ -20,7 +20,8 @@ from audit.services import actor_from_request
 from channels_admin.listing import SORT_FIELDS, ChannelFilters, all_groups, find_channels, paginate
 from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.services import channel_copy, channel_delete, channel_update
-from channels_admin.viewutils import back_url, render_row, staff_required
+from channels_admin.viewutils import back_url, render_row
+from core.adminui import staff_required
 
 INLINE_FIELDS = ("weight", "priority")
 

@@ -21,7 +21,7 @@ from channels_admin.models import Channel
 from channels_admin.services import channel_create, channel_update
 from channels_admin.testing import UpstreamModelsError, fetch_upstream_models
 from channels_admin.validation import clean_base_url, clean_key
-from channels_admin.viewutils import staff_required
+from core.adminui import staff_required
 
 
 async def models_from_upstream(

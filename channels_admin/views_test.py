@@ -20,7 +20,8 @@ from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.services import channel_record_test_all
 from channels_admin.testing import ChannelTestResult, run_channel_test, run_channel_tests
-from channels_admin.viewutils import back_url, render_row, staff_required
+from channels_admin.viewutils import back_url, render_row
+from core.adminui import staff_required
 
 # Channel tests in flight at once, in the browser (lanes) and on the server alike.
 TEST_CONCURRENCY = 4

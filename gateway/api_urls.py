@@ -1,20 +1,27 @@
+"""The JSON admin API's routes: every one, the catch-all included, needs an admin key."""
+
 from __future__ import annotations
 
 from django.urls import path, re_path
 
 from audit import api as audit_api
 from channels_admin import api as channels_api
-from gateway.api import unknown_route
+from core.api import unknown_route
+from gateway.api_auth import admin_key_required
 from tokens import api as tokens_api
 
 app_name = "api"
 
 urlpatterns = [
-    path("channels", channels_api.channels, name="channels"),
-    path("channels/<int:channel_id>", channels_api.channel, name="channel"),
-    path("channels/<int:channel_id>/test", channels_api.channel_test, name="channel-test"),
-    path("tokens", tokens_api.tokens, name="tokens"),
-    path("tokens/<int:token_id>", tokens_api.token, name="token"),
-    path("audit", audit_api.events, name="audit"),
-    re_path(r"", unknown_route),
+    path("channels", admin_key_required(channels_api.channels), name="channels"),
+    path("channels/<int:channel_id>", admin_key_required(channels_api.channel), name="channel"),
+    path(
+        "channels/<int:channel_id>/test",
+        admin_key_required(channels_api.channel_test),
+        name="channel-test",
+    ),
+    path("tokens", admin_key_required(tokens_api.tokens), name="tokens"),
+    path("tokens/<int:token_id>", admin_key_required(tokens_api.token), name="token"),
+    path("audit", admin_key_required(audit_api.events), name="audit"),
+    re_path(r"", admin_key_required(unknown_route)),
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from core.env import env_bool, env_int, env_str
 from gateway.data_dir import default_data_dir, secure_data_dir
-from gateway.env import env_bool, env_int, env_str
 from gateway.serving import raise_open_file_limit, redact_server_logs, serving_options
 
 _options = serving_options()

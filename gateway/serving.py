@@ -17,8 +17,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from uvicorn_worker import UvicornWorker
 
+from core.env import env_float, env_int, env_list
 from gateway.bounded_http import bounded_protocol
-from gateway.env import env_float, env_int, env_list
 from gateway.redaction import RedactCredentials
 
 log = logging.getLogger(__name__)

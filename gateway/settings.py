@@ -8,8 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from gateway.data_dir import create_private_file, default_data_dir, secure_data_dir
-from gateway.env import (
+from core.env import (
     env_bool,
     env_float,
     env_int,
@@ -19,6 +18,7 @@ from gateway.env import (
     make_fernet_key,
     persisted_secret,
 )
+from gateway.data_dir import create_private_file, default_data_dir, secure_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = default_data_dir()
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "core",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -17,13 +14,13 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRedirect
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.selectors import two_factor_enabled
 from accounts.services import record_sign_in
 from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
+from core.adminui import public_base_url, staff_required
 from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
 
@@ -35,34 +32,6 @@ CHANNEL_STATUS_LABELS = {
     ChannelStatus.DISABLED: _("Disabled"),
     ChannelStatus.AUTO_DISABLED: _("Auto-disabled"),
 }
-
-
-def staff_required(view: View) -> View:
-    """Anonymous visitors go to the login page; signed-in non-staff users get a 403 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
-            if getattr(request, "htmx", False):
-                # A fragment request would swap the login page into a table row; reload instead.
-                return HttpResponseClientRedirect(
-                    redirect_to_login(request.htmx.current_url_abs_path or "/").url
-                )
-            return redirect_to_login(request.get_full_path())
-        if not (user.is_active and user.is_staff):
-            return render(request, "gateway/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def public_base_url(request: HttpRequest) -> str:
-    """The OpenAI base URL to hand to users: TOLLGATE_PUBLIC_BASE_URL, else this host's /v1."""
-    configured = settings.PUBLIC_BASE_URL.rstrip("/")
-    if configured:
-        return configured if configured.endswith("/v1") else f"{configured}/v1"
-    return request.build_absolute_uri("/v1")
 
 
 class LoginView(auth_views.LoginView):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_from_request
-from gateway.api import admin_api, json_response, no_content, not_found, read_json_object
+from core.api import api_view, json_response, no_content, not_found, read_json_object
 from tokens.models import Token
 from tokens.services import (
     token_as_dict,
@@ -23,7 +23,7 @@ def _get_token(token_id: int) -> Token:
     return token
 
 
-@admin_api("GET", "POST")
+@api_view("GET", "POST")
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return json_response({"data": [token_as_dict(t) for t in Token.objects.all()]})
@@ -34,7 +34,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return json_response({**token_as_dict(token), "key": key}, status=201)
 
 
-@admin_api("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE")
 def token(request: HttpRequest, token_id: int) -> HttpResponse:
     found = _get_token(token_id)
     if request.method == "GET":

@@ -8,8 +8,8 @@ from typing import Any
 from django.db import transaction
 
 from audit.services import SYSTEM, Actor, audit_record, changed_fields
-from gateway.crypto import generate_key, hashes_match, keyed_hash
-from gateway.state import bump_relay_version
+from core.crypto import generate_key, hashes_match, keyed_hash
+from core.state import bump_relay_version
 from tokens.models import (
     ADMIN_KEY_PREFIX_LENGTH,
     TOKEN_PREFIX_LENGTH,

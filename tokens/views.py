@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from audit.services import actor_from_request
-from gateway.views import public_base_url, staff_required
+from core.adminui import public_base_url, staff_required
 from tokens import services
 from tokens.forms import AdminKeyForm, TokenForm, apply_service_errors
 from tokens.models import AdminKey, Token, TokenStatus

@@ -15,17 +15,17 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError
 
+from core.errors import error_body
+from core.http_clients import close_clients
 from gateway.relay.auth import TokenRecord, bearer_key
 from gateway.relay.bodies import BodyError, parse_body
 from gateway.relay.cache import RedisVersionReader, RelayCache
-from gateway.relay.errors import error_body
 from gateway.relay.hops import incoming_hops
 from gateway.relay.paths import InvalidPath, RelayPath, check_query, relay_path
 from gateway.relay.proxy import Forward, Limits, Send, UpstreamFailed, forward
 from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.routing import iter_attempts
 from gateway.relay.slots import ChannelSlots
-from gateway.relay.upstream import close_clients
 
 log = logging.getLogger(__name__)
 

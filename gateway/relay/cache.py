@@ -19,10 +19,10 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from channels_admin.models import Channel, ChannelStatus
-from gateway.crypto import decrypt_secret, hashes_match, keyed_hash
+from core.crypto import decrypt_secret, hashes_match, keyed_hash
+from core.state import read_db_version
 from gateway.relay.auth import TokenRecord, parse_networks
 from gateway.relay.routing import EMPTY_TABLE, ChannelRow, Route, RoutingTable, build_routing_table
-from gateway.state import read_db_version
 from tokens.models import TOKEN_PREFIX_LENGTH, Token, TokenStatus
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class RedisVersionReader:
     async def __call__(self) -> int:
         import redis.asyncio as aioredis
 
-        from gateway.state import REDIS_VERSION_KEY
+        from core.state import REDIS_VERSION_KEY
 
         loop = asyncio.get_running_loop()
         entry = self._clients.get(id(loop))

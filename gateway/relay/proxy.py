@@ -17,8 +17,7 @@ import aiohttp
 import httpx
 import orjson
 
-from gateway.relay.bodies import ParsedBody, with_model
-from gateway.relay.errors import (
+from core.errors import (
     encoded_secrets,
     error_body,
     scrub,
@@ -26,12 +25,14 @@ from gateway.relay.errors import (
     secrets_of,
     upstream_error_message,
 )
+from core.http_clients import get_client
+from gateway.relay.bodies import ParsedBody, with_model
 from gateway.relay.hops import outgoing_hops
 from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.routing import Route
 from gateway.relay.slots import ChannelSlots
 from gateway.relay.streaming import SSERewriter, rename_model_in_json
-from gateway.relay.upstream import client_response_headers, get_client, upstream_headers
+from gateway.relay.upstream import client_response_headers, upstream_headers
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from gateway.relay.errors import scrub_bytes
+from core.errors import scrub_bytes
 
 
 def rename_model_in_json(content: bytes, model: str) -> bytes:

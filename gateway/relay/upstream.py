@@ -2,100 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from collections.abc import Sequence
 
-import aiohttp
 import httpx
-from django.conf import settings
-from httpx_aiohttp import AiohttpTransport
 
-from gateway.relay.errors import scrub_bytes
-
-_TIMEOUT_WRITE_SECONDS = 60.0
-
-
-def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(
-        connect=settings.UPSTREAM_CONNECT_TIMEOUT,
-        read=settings.UPSTREAM_READ_TIMEOUT,
-        write=_TIMEOUT_WRITE_SECONDS,
-        pool=settings.UPSTREAM_CONNECT_TIMEOUT,
-    )
-
-
-def _no_cookies() -> CookieJar:
-    # Upstream cookies would be shared by every token that lands on that channel.
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
-def _aiohttp_session() -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=settings.UPSTREAM_MAX_CONNECTIONS,
-        keepalive_timeout=30.0,
-        ssl=httpx.create_ssl_context(),
-    )
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-
-
-def _relay_client() -> httpx.AsyncClient:
-    # httpx's API over aiohttp's transport: measured with `make bench`, it costs about a third
-    # of httpcore's CPU per request, and its pool does not slow down as connections grow.
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(client=_aiohttp_session),
-        timeout=_timeout(),
-        cookies=_no_cookies(),
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-def _admin_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=_timeout(),
-        limits=httpx.Limits(max_connections=50, keepalive_expiry=30.0),
-        cookies=_no_cookies(),
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-class _PerLoop:
-    """One pooled client per event loop: a worker process has one loop; tests make many.
-
-    The loop is kept beside its client so that a dead loop's id is never reused.
-    """
-
-    def __init__(self, make: Callable[[], httpx.AsyncClient]) -> None:
-        self._make = make
-        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
-
-    def get(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(id(loop))
-        if entry is None or entry[1].is_closed:
-            entry = self._clients[id(loop)] = (loop, self._make())
-        return entry[1]
-
-    async def close(self) -> None:
-        entry = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if entry is not None:
-            await entry[1].aclose()
-
-
-_relay = _PerLoop(_relay_client)
-# The admin's channel tests and model lists keep out of the relay's pool, so a slow upstream
-# being tested never holds connections the relay needs.
-_admin = _PerLoop(_admin_client)
-get_client = _relay.get
-get_admin_client = _admin.get
-
-
-async def close_clients() -> None:
-    await _relay.close()
-    await _admin.close()
-
+from core.errors import scrub_bytes
 
 # The only client headers an upstream sees: what the body is, what the client accepts, and
 # the SDK headers that change a request's meaning (betas, API versions) or describe the SDK.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels_admin.models import Channel
-from gateway.models import RelayState
+from core.models import RelayState
 from tokens.models import Token
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 from django.core.exceptions import ValidationError
 
-from gateway.api import error_response, validation_error_response
-from gateway.relay.errors import error_body
+from core.api import error_response, validation_error_response
+from core.errors import error_body
 
 
 def test_plain_errors_are_byte_for_byte_the_relays() -> None:

@@ -21,7 +21,7 @@ from channels_admin.services import (
     clean_channel_data,
     mapping_errors,
 )
-from gateway.state import read_db_version
+from core.state import read_db_version
 
 KEY = "sk-service-test-key-0123456789abcdWXYZ"
 ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from gateway.relay.errors import upstream_error_message
+from core.errors import upstream_error_message
 from gateway.relay.streaming import SSERewriter
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import running_upstream

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from channels_admin.services import channel_update
-from gateway import state
+from core import state
 from gateway.relay.cache import RedisVersionReader, RelayCache
 from tests.relay.conftest import add_channel
 from tests.relay.test_cache import counting_queries

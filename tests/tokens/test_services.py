@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 
-from gateway.crypto import keyed_hash
-from gateway.state import read_db_version
+from core.crypto import keyed_hash
+from core.state import read_db_version
 from tokens.models import AdminKey, Token
 from tokens.services import (
     admin_key_create,

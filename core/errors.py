@@ -100,3 +100,26 @@ def upstream_error_message(status: int, content: bytes, secrets: Iterable[str] =
     if text:
         return f"The upstream answered HTTP {status}: {text}"
     return f"The upstream answered HTTP {status}."
+
+
+class ApiError(Exception):
+    """Answer the client with this status and code, in OpenAI's error shape.
+
+    Raised anywhere below a view (admin API or relay); the view's wrapper renders it.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.headers = headers or {}

@@ -1,7 +1,8 @@
-"""Shared plumbing of the JSON admin API: bearer auth, JSON in and out, errors in OpenAI's shape.
+"""Shared plumbing of the JSON admin API: JSON in and out, errors in OpenAI's shape.
 
-Every view is wrapped by `admin_api(...)`, which checks the admin key, the method, and turns
-`ApiError` and the services' `ValidationError` into the same error body the relay sends.
+Every view is wrapped by `api_view(...)`, which checks the method and turns `ApiError` and
+the forms' `ValidationError` into the same error body the relay sends. Authentication by
+admin key is added around every route in gateway/api_urls.py.
 """
 
 from __future__ import annotations
@@ -12,37 +13,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
-from gateway.relay.errors import error_body
-from tokens.models import AdminKey
-from tokens.services import admin_key_find
+from core.errors import ApiError, error_body
 
 JSON = "application/json"
-
-
-class ApiError(Exception):
-    """Raised inside a view to answer with an error; `admin_api` renders it."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str,
-        param: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.param = param
-        self.headers = headers or {}
 
 
 def json_response(data: Any, *, status: int = 200) -> HttpResponse:
@@ -107,40 +83,6 @@ def read_json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def _bearer_key(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        return None
-    return key.strip()
-
-
-def _authenticate(request: HttpRequest, key: str) -> AdminKey | None:
-    """The admin key behind `key`, also kept on the request so writes can say who made them."""
-    admin_key = admin_key_find(key)
-    if admin_key is not None:
-        now = timezone.now()
-        AdminKey.objects.filter(pk=admin_key.pk).update(last_used_at=now)
-        admin_key.last_used_at = now
-        request.admin_key = admin_key  # type: ignore[attr-defined]
-    return admin_key
-
-
-def _auth_error(key: str | None) -> ApiError:
-    headers = {"WWW-Authenticate": 'Bearer realm="tollgate-admin"'}
-    if key is None:
-        return ApiError(
-            401,
-            "Missing admin API key. Send the header 'Authorization: Bearer <admin key>'.",
-            code="missing_api_key",
-            headers=headers,
-        )
-    # The presented value is never echoed: it may be some other secret pasted by mistake.
-    return ApiError(
-        401, "Invalid or revoked admin API key.", code="invalid_api_key", headers=headers
-    )
-
-
 def _method_error(method: str, allowed: Iterable[str]) -> ApiError:
     allow = ", ".join(allowed)
     return ApiError(
@@ -151,7 +93,7 @@ def _method_error(method: str, allowed: Iterable[str]) -> ApiError:
     )
 
 
-def _render_error(exc: ApiError | ValidationError) -> HttpResponse:
+def render_error(exc: ApiError | ValidationError) -> HttpResponse:
     if isinstance(exc, ValidationError):
         return validation_error_response(exc)
     return error_response(
@@ -159,10 +101,11 @@ def _render_error(exc: ApiError | ValidationError) -> HttpResponse:
     )
 
 
-def admin_api(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Admin-key auth, allowed methods, and errors as JSON, for sync and async views alike.
+def api_view(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Allowed methods, and errors as JSON, for sync and async views alike.
 
-    Auth is checked before the method so an anonymous caller learns nothing about a route.
+    Admin-key authentication wraps this from outside, in gateway/api_urls.py, so an anonymous
+    caller is refused before it learns which methods a route takes.
     """
     allowed = tuple(m.upper() for m in methods)
 
@@ -172,35 +115,29 @@ def admin_api(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 try:
-                    key = _bearer_key(request)
-                    if key is None or await sync_to_async(_authenticate)(request, key) is None:
-                        raise _auth_error(key)
                     if request.method not in allowed:
                         raise _method_error(request.method or "", allowed)
                     return await view(request, *args, **kwargs)
                 except (ApiError, ValidationError) as exc:
-                    return _render_error(exc)
+                    return render_error(exc)
 
-            return csrf_exempt(async_wrapper)
+            return async_wrapper
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             try:
-                key = _bearer_key(request)
-                if key is None or _authenticate(request, key) is None:
-                    raise _auth_error(key)
                 if request.method not in allowed:
                     raise _method_error(request.method or "", allowed)
                 return view(request, *args, **kwargs)
             except (ApiError, ValidationError) as exc:
-                return _render_error(exc)
+                return render_error(exc)
 
-        return csrf_exempt(wrapper)
+        return wrapper
 
     return decorate
 
 
-@admin_api("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+@api_view("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 def unknown_route(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Every other /api/ path: a JSON 404 rather than Django's HTML page."""
     raise ApiError(404, f"No API endpoint at {request.path}.", code="not_found")

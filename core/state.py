@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from gateway.models import RelayState
+from core.models import RelayState
 
 log = logging.getLogger(__name__)
 
