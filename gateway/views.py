@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -25,14 +24,6 @@ from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
 
 View = Callable[..., HttpResponseBase]
-
-# Labels of our own so the overview reads right even before the channel pages' catalog exists.
-CHANNEL_STATUS_LABELS = {
-    ChannelStatus.ENABLED: _("Enabled"),
-    ChannelStatus.DISABLED: _("Disabled"),
-    ChannelStatus.AUTO_DISABLED: _("Auto-disabled"),
-}
-
 
 class LoginView(auth_views.LoginView):
     form_class = StaffLoginForm
@@ -80,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     channel_rows = [
         {"status": status, "label": label, "count": by_status.get(status, 0)}
-        for status, label in CHANNEL_STATUS_LABELS.items()
+        for status, label in ChannelStatus.choices
     ]
     now = timezone.now()
     expired = Q(expires_at__isnull=False, expires_at__lte=now)
