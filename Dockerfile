@@ -12,6 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY gateway ./gateway
 COPY channels_admin ./channels_admin
 COPY tokens ./tokens

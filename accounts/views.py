@@ -69,15 +69,15 @@ def _security_page(
     return render(request, "accounts/security.html", context, status=status)
 
 
-@require_GET
 @staff_required
+@require_GET
 @never_cache
 def security(request: HttpRequest) -> HttpResponse:
     return _security_page(request)
 
 
-@require_POST
 @staff_required
+@require_POST
 def setup_start(request: HttpRequest) -> HttpResponse:
     services.two_factor_begin(user=request.user)
     return redirect("accounts:setup")
@@ -97,8 +97,8 @@ def _setup_page(
     return render(request, "accounts/setup.html", context, status=status)
 
 
-@require_GET
 @staff_required
+@require_GET
 @never_cache
 def setup(request: HttpRequest) -> HttpResponse:
     device = pending_authenticator(request.user)
@@ -113,8 +113,8 @@ def _recovery_codes_page(request: HttpRequest, codes: list[str], *, first: bool)
     return render(request, "accounts/recovery_codes.html", context)
 
 
-@require_POST
 @staff_required
+@require_POST
 @never_cache
 def setup_confirm(request: HttpRequest) -> HttpResponse:
     device = pending_authenticator(request.user)
@@ -145,8 +145,8 @@ def setup_confirm(request: HttpRequest) -> HttpResponse:
     return _recovery_codes_page(request, codes, first=True)
 
 
-@require_POST
 @staff_required
+@require_POST
 @never_cache
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     if not two_factor_enabled(request.user):
@@ -164,8 +164,8 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     return _security_page(request, regenerate_form=form)
 
 
-@require_POST
 @staff_required
+@require_POST
 def disable(request: HttpRequest) -> HttpResponse:
     if not two_factor_enabled(request.user):
         return redirect("accounts:security")

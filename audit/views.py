@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from audit.models import AuditEvent
 from audit.presentation import event_rows
-from audit.selectors import filter_choices, filter_events, parse_filters
-from core.adminui import staff_required
+from audit.selectors import TIME_FILTERS, filter_choices, filter_events, parse_filters
+from core.adminui import (
+    HtmxHttpRequest,
+    is_fragment_request,
+    render_page_or_fragment,
+    staff_required,
+)
+from core.listing import ListPage, ListState, paginate
 
 PAGE_SIZE = 50
 PARAM_LABELS = {
@@ -25,22 +30,25 @@ PARAM_LABELS = {
 }
 
 
-def _is_fragment_request(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-@require_GET
 @staff_required
-def event_list(request: HttpRequest) -> HttpResponse:
+@require_GET
+def event_list(request: HtmxHttpRequest) -> HttpResponse:
+    # The audit filters are parsed by audit.selectors, which the API shares: a bad value is
+    # reported, not silently dropped.
     filters, errors = parse_filters(request.GET)
-    page = Paginator(filter_events(filters), PAGE_SIZE).get_page(request.GET.get("p"))
     # What the form shows back: the values as typed, so a bad date can be corrected.
-    shown = {name: request.GET.get(name, "").strip() for name in ("since", "until")}
-    shown.update(
-        {
-            name: getattr(filters, name)
-            for name in ("q", "actor", "action", "object_type", "object_id")
-        }
+    shown = {
+        name: getattr(filters, name) for name in ("actor", "action", "object_type", "object_id")
+    }
+    shown.update({name: request.GET.get(name, "").strip() for name in TIME_FILTERS})
+    state = ListState(q=filters.q, filters=shown)
+    listing: ListPage[AuditEvent] = paginate(
+        filter_events(filters),
+        state,
+        request.GET.get("p"),
+        per_page=PAGE_SIZE,
+        path=reverse("audit:list"),
+        target="#audit-table",
     )
     choices = filter_choices()
     for name, options in choices.items():
@@ -48,18 +56,19 @@ def event_list(request: HttpRequest) -> HttpResponse:
         if shown[name] and shown[name] not in {value for value, _label in options}:
             options.insert(0, (shown[name], shown[name]))
     context = {
-        "page": page,
-        "rows": event_rows(page.object_list),
-        "filters": shown,
-        "filtered": any(shown.values()),
+        "listing": listing,
+        "rows": event_rows(listing.page.object_list),
         "errors": [(PARAM_LABELS[param], message) for param, message in errors.items()],
         "error_params": set(errors),
         "choices": choices,
     }
-    fragment = _is_fragment_request(request)
-    template = "audit/_table.html" if fragment else "audit/list.html"
     # htmx swaps only 2xx answers; a fragment carries its error note in a 200.
-    status = 400 if errors and not fragment else 200
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    status = 400 if errors and not is_fragment_request(request) else 200
+    return render_page_or_fragment(
+        request,
+        "audit/list.html",
+        "audit/_table.html",
+        context,
+        status=status,
+        push_url=listing.url,
+    )

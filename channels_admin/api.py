@@ -5,15 +5,15 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_from_request
+from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
+from channels_admin.probe import run_channel_test
 from channels_admin.services import (
     channel_as_dict,
     channel_create,
     channel_delete,
     channel_update,
-    clean_channel_data,
 )
-from channels_admin.testing import run_channel_test
 from core.api import api_view, json_response, no_content, not_found, read_json_object
 
 
@@ -28,11 +28,10 @@ def _get_channel(channel_id: int) -> Channel:
 def channels(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return json_response({"data": [channel_as_dict(c) for c in Channel.objects.all()]})
-    data = read_json_object(request)
-    # Validating the whole body first names every bad field at once, unknown ones included,
-    # which keyword arguments alone would turn into a TypeError.
-    clean_channel_data(data, partial=False)
-    channel = channel_create(**data, actor=actor_from_request(request))
+    form = ChannelForm.from_json(read_json_object(request), partial=False)
+    if not form.is_valid():
+        raise form.validation_error()
+    channel = channel_create(**form.cleaned_data, actor=actor_from_request(request))
     return json_response(channel_as_dict(channel), status=201)
 
 
@@ -44,8 +43,12 @@ def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
     if request.method == "DELETE":
         channel_delete(channel=found, actor=actor_from_request(request))
         return no_content()
-    data = read_json_object(request)
-    updated = channel_update(channel=found, changes=data, actor=actor_from_request(request))
+    form = ChannelForm.from_json(read_json_object(request), partial=True, channel=found)
+    if not form.is_valid():
+        raise form.validation_error()
+    updated = channel_update(
+        channel=found, changes=form.cleaned_data, actor=actor_from_request(request)
+    )
     return json_response(channel_as_dict(updated))
 
 

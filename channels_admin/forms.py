@@ -1,190 +1,175 @@
-"""The add/edit channel form and its model-mapping editor.
+"""ChannelForm: the one place where channel input is validated, for the pages and the JSON API.
 
-The form only gathers input; channels_admin.services validates and saves it, so the pages, the
-JSON API and the tests all agree on what a valid channel is.
+The add/edit page binds it to its POST; the JSON API and the list's inline edits bind it to
+values given field by field (`ChannelForm.from_json`, core.forms.EntityForm's: unknown names
+refused, a create takes the defaults, a change only what it names). Either way `cleaned_data`
+holds clean values, named as channel_create/channel_update take them, and nothing validates
+them again.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
-from itertools import zip_longest
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Self, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels_admin.mapping_editor import MappingEditor
 from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.validation import (
     MAX_BASE_URL_LENGTH,
+    MAX_GROUP_NAME_LENGTH,
+    MAX_GROUPS,
     MAX_MODEL_NAME_LENGTH,
+    MAX_MODELS,
     MAX_NAME_LENGTH,
-    clean_channel_data,
+    MAX_WHOLE_NUMBER,
+    clean_base_url,
+    clean_key,
+    has_control_characters,
+    mapping_errors,
+    name_list,
+    name_list_problem,
+    split_names,
+    whole_number,
 )
+from core.forms import EntityForm
 
-MAPPING_MODES = ("rows", "json")
-_SPLIT = re.compile(r"[,\n\r]+")
-
-
-def split_names(text: str) -> list[str]:
-    """Names separated by commas or new lines, trimmed, blanks and repeats dropped."""
-    # A dict keeps the order and makes each repeat check O(1): 30,000 names stay cheap.
-    stripped = (part.strip() for part in _SPLIT.split(text or ""))
-    return list(dict.fromkeys(name for name in stripped if name))
+# The page's "Fetch models" offers, ticked to be added to the models on save.
+TICKED_MODELS = "fetched_models"
 
 
-class _Pairs(list):
-    """A JSON object read as its (key, value) pairs, so repeated keys are not lost."""
+class TextField(forms.CharField):
+    """A string, trimmed. A JSON number or list is refused, not turned into text."""
+
+    default_error_messages = {
+        "invalid": _("Must be a string."),
+        "max_length": _("At most %(limit_value)s characters."),
+    }
+
+    def to_python(self, value: Any) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        value = value.strip()
+        if has_control_characters(value):
+            raise ValidationError(_("Cannot contain control characters."), code="control")
+        return value
 
 
-def _parse_json_pairs(text: str) -> tuple[list[tuple[str, Any]] | None, str | None]:
-    if not text.strip():
-        return [], None
-    try:
-        parsed = json.loads(text, object_pairs_hook=_Pairs)
-    except RecursionError:
-        return None, gettext("The JSON is nested too deeply: a mapping is one flat object.")
-    except json.JSONDecodeError as exc:
-        return None, gettext("Not valid JSON: %(error)s (line %(line)s, column %(column)s).") % {
-            "error": exc.msg,
-            "line": exc.lineno,
-            "column": exc.colno,
-        }
-    if not isinstance(parsed, _Pairs):
-        return None, gettext("Must be a JSON object of requested name to upstream name.")
-    return list(parsed), None
+class BaseUrlField(forms.CharField):
+    """An upstream's base URL, stored without a trailing slash (see clean_base_url)."""
+
+    def to_python(self, value: Any) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        url, problem = clean_base_url(value)
+        if url is None:
+            raise ValidationError(problem or "", code="invalid")
+        return url
 
 
-def _dump_pairs(pairs: list[tuple[str, Any]]) -> str:
-    # Written by hand, not json.dumps(dict): a repeated name must survive the round trip.
-    if not pairs:
-        return "{}"
-    lines = [
-        f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
-        for key, value in pairs
-    ]
-    return "{\n" + ",\n".join(lines) + "\n}"
+class KeyField(forms.CharField):
+    """An upstream API key; blank means "none given" (on a change: keep the stored one)."""
+
+    def to_python(self, value: Any) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        key, problem = clean_key(value)
+        if key is None:
+            raise ValidationError(problem or "", code="invalid")
+        return key
 
 
-@dataclass
-class MappingRow:
-    requested: str
-    upstream: str
-    errors: list[str] = field(default_factory=list)
+class WholeNumberField(forms.IntegerField):
+    """An integer, or its plain ASCII digits; 2.0, true, "1_000" and "²" are refused."""
+
+    default_error_messages = {
+        "invalid": _("Must be a whole number."),
+        "min_value": _("Must be at least %(limit_value)s."),
+        "max_value": _("Must be at most %(limit_value)s."),
+    }
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        number = whole_number(value)
+        if number is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
 
-@dataclass
-class MappingEditor:
-    """Rows of "requested name → upstream name", or the same mapping as raw JSON."""
+class NameListField(forms.Field):
+    """Names as a JSON list of strings or as text split at commas and new lines; capped."""
 
-    mode: str = "rows"
-    rows: list[MappingRow] = field(default_factory=list)
-    json_text: str = "{}"
-    errors: list[str] = field(default_factory=list)
+    def __init__(
+        self, *, most: int, longest: int, too_many: str | StrPromise, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.most, self.longest, self.too_many = most, longest, too_many
 
-    @classmethod
-    def from_mapping(cls, mapping: dict[str, Any]) -> MappingEditor:
-        pairs = list(mapping.items())
-        rows = [MappingRow(str(key), str(value)) for key, value in pairs]
-        return cls(mode="rows", rows=[*rows, MappingRow("", "")], json_text=_dump_pairs(pairs))
+    def to_python(self, value: Any) -> list[str]:
+        return name_list(value)
 
-    @classmethod
-    def from_post(cls, data: QueryDict) -> MappingEditor:
-        mode = data.get("mapping_mode", "rows")
-        rows = [
-            MappingRow(requested, upstream)
-            for requested, upstream in zip_longest(
-                data.getlist("mapping_from"), data.getlist("mapping_to"), fillvalue=""
-            )
-        ]
-        return cls(
-            mode=mode if mode in MAPPING_MODES else "rows",
-            rows=rows or [MappingRow("", "")],
-            json_text=data.get("model_mapping", ""),
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        problem = name_list_problem(
+            value, most=self.most, longest=self.longest, too_many=str(self.too_many)
+        )
+        if problem is not None:
+            raise ValidationError(problem, code="invalid")
+
+
+class KnownChoiceField(forms.ChoiceField):
+    """A choice whose refusal names the values that are allowed."""
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values or self.valid_value(value):
+            super().validate(value)
+            return
+        choices = cast("Iterable[tuple[object, object]]", self.choices)
+        allowed = ", ".join(str(choice) for choice, _label in choices)
+        raise ValidationError(
+            self.error_messages["invalid_choice"] % {"choices": allowed}, code="invalid_choice"
         )
 
-    def _row_pairs(self) -> list[tuple[str, str]]:
-        return [
-            (row.requested.strip(), row.upstream.strip())
-            for row in self.rows
-            if row.requested.strip() or row.upstream.strip()
-        ]
 
-    def apply(self, action: str) -> None:
-        """Add or remove a row, or switch between rows and JSON; nothing is validated yet."""
-        if action == "mapping-add":
-            self.rows.append(MappingRow("", ""))
-        elif action.startswith("mapping-remove-"):
-            index = action.removeprefix("mapping-remove-")
-            if index.isdigit() and int(index) < len(self.rows):
-                del self.rows[int(index)]
-            if not self.rows:
-                self.rows.append(MappingRow("", ""))
-        elif action == "mapping-json" and self.mode == "rows":
-            self.json_text = _dump_pairs(self._row_pairs())
-            self.mode = "json"
-        elif action == "mapping-rows" and self.mode == "json":
-            pairs, error = _parse_json_pairs(self.json_text)
-            if error is not None or pairs is None:
-                self.errors.append(error or "")
-                return
-            if any(not isinstance(value, str) for _key, value in pairs):
-                self.errors.append(gettext("Every upstream name must be a string."))
-                return
-            self.rows = [*(MappingRow(key, value) for key, value in pairs), MappingRow("", "")]
-            self.mode = "rows"
+class ModelsTextarea(forms.Textarea):
+    """The models box, plus the "Fetch models" offers ticked beside it on the page."""
 
-    def clean(self) -> dict[str, Any] | None:
-        """The mapping to save, or None with the problems recorded on the editor and its rows."""
-        if self.mode == "json":
-            pairs, error = _parse_json_pairs(self.json_text)
-            if pairs is None:
-                self.errors.append(error or "")
-                return None
-            seen: set[str] = set()
-            repeated: list[str] = []
-            for key, _value in pairs:
-                if key in seen and key not in repeated:
-                    repeated.append(key)
-                seen.add(key)
-            for key in repeated:
-                self.errors.append(gettext("“%(name)s” is mapped more than once.") % {"name": key})
-            return None if repeated else dict(pairs)
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        value = data.get(name)
+        ticked = data.getlist(TICKED_MODELS) if isinstance(data, MultiValueDict) else []
+        if not ticked:
+            return value
+        return "\n".join([value or "", *ticked])
 
-        mapping: dict[str, Any] = {}
-        for row in self.rows:
-            requested, upstream = row.requested.strip(), row.upstream.strip()
-            row.requested, row.upstream = requested, upstream
-            if not requested and not upstream:
-                continue
-            if not requested or not upstream:
-                row.errors.append(gettext("Fill in both names, or remove the row."))
-            elif requested in mapping:
-                row.errors.append(
-                    gettext("“%(name)s” is mapped more than once.") % {"name": requested}
-                )
-            else:
-                mapping[requested] = upstream
-        if any(row.errors for row in self.rows):
-            self.errors.append(gettext("Correct the highlighted mapping rows."))
-            return None
-        return mapping
+    def use_required_attribute(self, initial: Any) -> bool:
+        # channels.js hides the box behind a tag input: a browser could not point at it.
+        return False
 
 
-class ChannelForm(forms.Form):
-    name = forms.CharField(
+class ChannelForm(EntityForm):
+    name = TextField(
         label=_("Name"),
-        required=False,
-        widget=forms.TextInput(attrs={"maxlength": MAX_NAME_LENGTH, "autocomplete": "off"}),
+        max_length=MAX_NAME_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    type = forms.ChoiceField(label=_("Type"), choices=ChannelType.choices)
-    base_url = forms.CharField(
+    type = KnownChoiceField(
+        label=_("Type"),
+        choices=ChannelType.choices,
+        initial=ChannelType.OPENAI,
+        error_messages={"invalid_choice": _("Unknown type. Choose one of: %(choices)s.")},
+    )
+    base_url = BaseUrlField(
         label=_("API address"),
-        required=False,
         help_text=_("The upstream's OpenAI-compatible base URL, e.g. https://api.example.net/v1"),
         widget=forms.URLInput(
             attrs={
@@ -194,18 +179,19 @@ class ChannelForm(forms.Form):
             }
         ),
     )
-    key = forms.CharField(
+    key = KeyField(
         label=_("API key"),
-        required=False,
         widget=forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
         ),
     )
-    models = forms.CharField(
+    models = NameListField(
         label=_("Models"),
-        required=False,
-        help_text=_("One per line or separated by commas."),
-        widget=forms.Textarea(
+        most=MAX_MODELS,
+        longest=MAX_MODEL_NAME_LENGTH,
+        too_many=_("At most %(most)s models per channel (got %(count)s)."),
+        help_text=_("Type a name and press Enter, or paste several separated by commas."),
+        widget=ModelsTextarea(
             attrs={
                 "rows": 3,
                 "spellcheck": "false",
@@ -216,53 +202,114 @@ class ChannelForm(forms.Form):
             }
         ),
     )
-    groups = forms.CharField(
+    groups = NameListField(
         label=_("Groups"),
-        required=False,
+        most=MAX_GROUPS,
+        longest=MAX_GROUP_NAME_LENGTH,
+        too_many=_("At most %(most)s groups per channel (got %(count)s)."),
         initial="default",
         help_text=_("Separated by commas. Tokens of these groups may use this channel."),
+        error_messages={"required": _("At least one is required.")},
     )
-    weight = forms.CharField(
+    weight = WholeNumberField(
         label=_("Weight"),
-        required=False,
-        initial="1",
+        min_value=0,
+        max_value=MAX_WHOLE_NUMBER,
+        initial=1,
         help_text=_("Shares traffic between channels of the same priority."),
-        widget=forms.NumberInput(attrs={"min": 0, "step": 1}),
+        widget=forms.NumberInput(attrs={"class": "input-number"}),
     )
-    priority = forms.CharField(
+    priority = WholeNumberField(
         label=_("Priority"),
-        required=False,
-        initial="0",
+        min_value=-MAX_WHOLE_NUMBER,
+        max_value=MAX_WHOLE_NUMBER,
+        initial=0,
         help_text=_("Higher priorities are tried first."),
-        widget=forms.NumberInput(attrs={"step": 1}),
+        widget=forms.NumberInput(attrs={"class": "input-number"}),
     )
-    status = forms.ChoiceField(label=_("Status"))
-    test_model = forms.CharField(
+    status = KnownChoiceField(
+        label=_("Status"),
+        choices=ChannelStatus.choices,
+        initial=ChannelStatus.ENABLED,
+        error_messages={"invalid_choice": _("Unknown status. Choose one of: %(choices)s.")},
+    )
+    test_model = TextField(
         label=_("Test model"),
         required=False,
+        max_length=MAX_MODEL_NAME_LENGTH,
         help_text=_("The model the built-in test calls; blank means the first model."),
-        widget=forms.TextInput(attrs={"spellcheck": "false", "maxlength": MAX_MODEL_NAME_LENGTH}),
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
-    # The JSON side of the mapping editor; its rows side is read from mapping_from/mapping_to.
-    model_mapping = forms.CharField(
-        label=_("Model mapping"), required=False, strip=False, widget=forms.Textarea
-    )
+    # A JSON object. On the page the mapping editor supplies it (see clean_model_mapping).
+    model_mapping = forms.Field(label=_("Model mapping"), required=False, widget=forms.Textarea)
 
     def __init__(
         self,
-        data: QueryDict | None = None,
+        data: Mapping[str, Any] | None = None,
         *,
         channel: Channel | None = None,
+        plain_values: bool = False,
         redisplay: QueryDict | None = None,
         fetched: list[str] | None = None,
     ) -> None:
-        """`redisplay`: show posted values again without validating them (an editor action)."""
-        source = data if data is not None else redisplay
-        if source is not None:
-            initial = {name: source.get(name) for name in self.base_fields if name in source}
+        """`data`: the page's POST; `plain_values`: values given field by field (from_json).
+
+        `redisplay`: show posted values again without validating them (an editor action).
+        """
+        self.channel = channel
+        source = redisplay if data is None or plain_values else data
+        super().__init__(data, initial=self._initial(source, channel))
+
+        key_field = self.fields["key"]
+        if channel is not None:
+            # On a change a blank key keeps the stored one.
+            key_field.required = False
+            key_field.help_text = _(
+                "Stored as %(mask)s. Leave blank to keep it; type a new key to replace it. "
+                "A changed address or type needs the key again."
+            ) % {"mask": channel.masked_key}
+        else:
+            key_field.help_text = _("Write-only: after saving it is only ever shown masked.")
+
+        # The page's mapping editor; values given field by field carry the mapping itself.
+        self.plain_values = plain_values
+        if plain_values:
+            self.mapping = MappingEditor()
+        elif isinstance(source, QueryDict):
+            self.mapping = MappingEditor.from_post(source)
+        else:
+            self.mapping = MappingEditor.from_mapping(channel.model_mapping if channel else {})
+        self.offered_models: list[str] = []
+        self.checked_models: list[str] = []
+        if not plain_values:
+            self._restrict_statuses()
+            self.offered_models = (
+                list(fetched) if fetched is not None else posted_list(source, "offered_models")
+            )
+            self.checked_models = posted_list(source, TICKED_MODELS)
+
+    @classmethod
+    def from_json(  # type: ignore[override]
+        cls, data: Mapping[str, Any], *, partial: bool, channel: Channel | None = None
+    ) -> Self:
+        """Values given field by field, as the JSON API sends them (lists, numbers, objects).
+
+        On a change an absent key is a blank one: the stored key stays, so the key rule below
+        still sees it. A name longer than any field is cut before it is echoed as unknown.
+        """
+        values = {name[:100]: value for name, value in data.items()}
+        if channel is not None:
+            values.setdefault("key", "")
+        return super().from_json(values, partial=partial, channel=channel, plain_values=True)
+
+    @staticmethod
+    def _initial(source: Mapping[str, Any] | None, channel: Channel | None) -> dict[str, Any]:
+        if isinstance(source, QueryDict):
+            initial = {name: source.get(name) for name in ChannelForm.base_fields if name in source}
             initial.pop("key", None)
-        elif channel is not None:
-            initial = {
+            return initial
+        if channel is not None:
+            return {
                 "name": channel.name,
                 "type": channel.type,
                 "base_url": channel.display_url,
@@ -273,88 +320,64 @@ class ChannelForm(forms.Form):
                 "status": channel.status,
                 "test_model": channel.test_model,
             }
-        else:
-            initial = {"type": ChannelType.OPENAI, "status": ChannelStatus.ENABLED}
-        super().__init__(data, initial=initial)
-        self.channel = channel
-        self.payload: dict[str, Any] = {}
+        return {}
 
+    def _restrict_statuses(self) -> None:
+        # By hand an admin enables or disables; auto-disabled is kept, never chosen.
         statuses = [ChannelStatus.ENABLED, ChannelStatus.DISABLED]
-        if channel is not None and channel.status == ChannelStatus.AUTO_DISABLED:
+        if self.channel is not None and self.channel.status == ChannelStatus.AUTO_DISABLED:
             statuses.append(ChannelStatus.AUTO_DISABLED)
-        self.fields["status"].choices = [(s.value, s.label) for s in statuses]
-
-        key_field = self.fields["key"]
-        if channel is not None:
-            key_field.help_text = _(
-                "Stored as %(mask)s. Leave blank to keep it; type a new key to replace it. "
-                "A changed address or type needs the key again."
-            ) % {"mask": channel.masked_key}
-        else:
-            key_field.help_text = _("Write-only: after saving it is only ever shown masked.")
-            key_field.widget.attrs["required"] = True
-        for name in ("name", "base_url"):
-            self.fields[name].widget.attrs["required"] = True
-
-        self.mapping = (
-            MappingEditor.from_post(source)
-            if source is not None
-            else MappingEditor.from_mapping(channel.model_mapping if channel else {})
-        )
-        self.offered_models = (
-            list(fetched) if fetched is not None else split_list(source, "offered_models")
-        )
-        self.checked_models = split_list(source, "fetched_models")
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s.value, s.label) for s in statuses]
 
     def entered_models(self) -> list[str]:
         return split_names(self["models"].value() or "")
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        payload: dict[str, Any] = {
-            "name": data.get("name", ""),
-            "base_url": data.get("base_url", ""),
-            "key": data.get("key", ""),
-            "models": split_names(data.get("models", "")) + self.checked_models,
-            "groups": split_names(data.get("groups", "")),
-            "weight": data.get("weight", ""),
-            "priority": data.get("priority", ""),
-            "test_model": data.get("test_model", ""),
-        }
-        # A choice Django already rejected is reported once, by Django.
-        for choice in ("type", "status"):
-            if choice in data:
-                payload[choice] = data[choice]
-        mapping = self.mapping.clean()
-        if mapping is None:
-            self.add_error("model_mapping", list(self.mapping.errors))
-            self.mapping.errors = []
+    def clean_model_mapping(self) -> dict[str, Any]:
+        if not self.plain_values:
+            mapping = self.mapping.parse()
+            if mapping is None:
+                problems, self.mapping.errors = self.mapping.errors, []
+                raise ValidationError(problems)
         else:
-            payload["model_mapping"] = mapping
-        if self.channel is not None and not payload["key"]:
-            del payload["key"]
-        try:
-            clean_channel_data(payload, partial=self.channel is not None, channel=self.channel)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                self.add_error(name if name in self.fields else None, messages)
-        self.payload = payload
-        return data
+            given = self.cleaned_data.get("model_mapping")
+            mapping = {} if given is None else given
+        problems = mapping_errors(mapping)
+        if problems:
+            raise ValidationError(problems)
+        return mapping
 
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Errors the save itself raised, beside their fields like the form's own."""
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self._key_needed_again(cleaned):
+            self.add_error(
+                "key",
+                gettext(
+                    "The address or type changed: enter the API key again. The stored key is "
+                    "only ever sent to the address it was entered for."
+                ),
+            )
+        return cleaned
+
+    def _key_needed_again(self, cleaned: dict[str, Any]) -> bool:
+        """A stored key is only ever sent where it was entered for: a new address needs it."""
+        channel = self.channel
+        if channel is None or cleaned.get("key") or "key" in self.errors:
+            return False
+        moved = "base_url" in cleaned and cleaned["base_url"] != channel.base_url
+        retyped = "type" in cleaned and cleaned["type"] != channel.type
+        return moved or retyped
 
     @property
     def mapping_errors(self) -> list[str]:
         """Problems with the mapping as a whole; a row's own problems are shown on the row."""
-        # Validating first: it moves the editor's own problems onto the field.
-        field_errors = list(self.errors.get("model_mapping", [])) if self.is_bound else []
+        field_errors = [str(error) for error in self.errors.get("model_mapping", [])]
         return [*self.mapping.errors, *field_errors]
 
 
-def split_list(data: QueryDict | None, name: str) -> list[str]:
-    if data is None:
+def posted_list(data: Mapping[str, Any] | None, name: str) -> list[str]:
+    """The values a page posted under `name` (checkboxes, hidden inputs), trimmed, each once."""
+    if not isinstance(data, QueryDict):
         return []
     return list(dict.fromkeys(v for v in (item.strip() for item in data.getlist(name)) if v))

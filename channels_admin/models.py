@@ -43,6 +43,10 @@ class Channel(models.Model):
     model_mapping = models.JSONField(_("model mapping"), default=dict)
     test_model = models.CharField(_("test model"), max_length=200, blank=True, default="")
     last_test_at = models.DateTimeField(null=True, blank=True)
+    # The last test's outcome: None until a test ran; a failure keeps its sanitised error, so
+    # the list, the edit page and the overview can say so after any navigation.
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_error = models.TextField(blank=True, default="")
     last_response_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,11 +75,10 @@ class Channel(models.Model):
         return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     @property
+    def aliases(self) -> list[tuple[str, str]]:
+        """The mapping as (name a client may call, name sent upstream) pairs, for display."""
+        return [(str(alias), str(upstream)) for alias, upstream in self.model_mapping.items()]
+
+    @property
     def effective_test_model(self) -> str:
         return self.test_model or (self.model_names[0] if self.model_names else "")
-
-    def upstream_model(self, requested: str) -> str:
-        return self.model_mapping.get(requested, requested)
-
-    def serves(self, model: str) -> bool:
-        return model in self.model_names or model in self.model_mapping

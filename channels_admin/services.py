@@ -1,12 +1,14 @@
-"""Writes to channels: validate, save, tell the relay and record who did it, in one transaction.
+"""Writes to channels: save, tell the relay and record who did it, in one transaction.
 
-Every write takes the `actor` who made it (state passed in, never read from a request global)
-and writes its audit event in the same transaction as the change, so both land or neither.
+Writes take values that are already clean (channels_admin.forms.ChannelForm is where channel
+input is validated, for the pages and the API alike) and do not check them again. Every write
+takes the `actor` who made it (state passed in, never read from a request global) and writes
+its audit event in the same transaction as the change, so both land or neither.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -14,32 +16,16 @@ from django.utils import timezone
 
 from audit.services import SECRET_CHANGED, SYSTEM, Actor, audit_record, changed_fields
 from channels_admin.models import Channel, ChannelStatus, ChannelType
-from channels_admin.validation import (
-    CHANNEL_FIELDS,
-    clean_channel_data,
-    mapping_errors,
-    printable,
-)
-from core.crypto import decrypt_secret
+from channels_admin.validation import printable
+from core.api import iso
+from core.crypto import encrypt_secret, mask_secret
 from core.state import bump_relay_version
 
-__all__ = [
-    "CHANNEL_FIELDS",
-    "channel_as_dict",
-    "channel_auto_disable",
-    "channel_copy",
-    "channel_create",
-    "channel_delete",
-    "channel_record_test",
-    "channel_record_test_all",
-    "channel_update",
-    "clean_channel_data",
-    "mapping_errors",
-]
-
 OBJECT_TYPE = "channel"
-# Attribute -> the name the API and the audit log use for it. The key is not here: it is
-# recorded only as "changed".
+# The most of a failed test's error kept on the channel (the upstream's message is cut at 1,000).
+MAX_TEST_ERROR_CHARACTERS = 2000
+# Attribute -> the name the API, the form and the audit log use for it. The key is not here:
+# it is recorded only as "changed".
 _AUDITED = {
     "name": "name",
     "type": "type",
@@ -85,20 +71,17 @@ def _record(
     )
 
 
-def _key_digest(key_encrypted: str) -> str:
-    # Compared, never stored: tells "the same key typed again" from a new one.
+def _stored_key(channel: Channel) -> str | None:
     try:
-        return hashlib.sha256(decrypt_secret(key_encrypted).encode()).hexdigest()
+        return channel.api_key
     except ValueError:
-        return key_encrypted
+        return None
 
 
-def _apply_status(channel: Channel, cleaned: dict[str, Any]) -> None:
-    new_status = cleaned.get("status")
-    if new_status is not None and new_status != channel.status:
-        channel.status_changed_at = timezone.now()
-        if new_status != ChannelStatus.AUTO_DISABLED:
-            channel.status_reason = ""
+def _set_key(channel: Channel, key: str) -> None:
+    # The one place a key is encrypted: once per save.
+    channel.key_encrypted = encrypt_secret(key)
+    channel.key_mask = mask_secret(key)
 
 
 @transaction.atomic
@@ -117,24 +100,21 @@ def channel_create(
     test_model: str = "",
     actor: Actor = SYSTEM,
 ) -> Channel:
-    """Add a channel. Views and the API pass their `actor`; the default serves scripts."""
-    cleaned = clean_channel_data(
-        {
-            "name": name,
-            "type": type,
-            "base_url": base_url,
-            "key": key,
-            "models": models,
-            "groups": ["default"] if groups is None else groups,
-            "weight": weight,
-            "priority": priority,
-            "status": status,
-            "model_mapping": model_mapping or {},
-            "test_model": test_model or "",
-        },
-        partial=False,
+    """Add a channel from clean values. Views and the API pass their `actor`; the default
+    serves scripts."""
+    channel = Channel(
+        name=name,
+        type=type,
+        base_url=base_url,
+        model_names=models,
+        groups=["default"] if groups is None else groups,
+        weight=weight,
+        priority=priority,
+        status=status,
+        model_mapping=model_mapping or {},
+        test_model=test_model,
     )
-    channel = Channel(**cleaned)
+    _set_key(channel, key)
     if channel.status != ChannelStatus.ENABLED:
         channel.status_changed_at = timezone.now()
     channel.save()
@@ -144,25 +124,41 @@ def channel_create(
 
 
 @transaction.atomic
-def channel_update(*, channel: Channel, changes: dict[str, Any], actor: Actor = SYSTEM) -> Channel:
-    """Apply a partial change. An empty or missing key keeps the stored one, unless the
-    address or type changes: then the key must be entered again.
+def channel_update(
+    *, channel: Channel, changes: Mapping[str, Any], actor: Actor = SYSTEM
+) -> Channel:
+    """Apply clean `changes`, named as channel_create's arguments. A blank key keeps the
+    stored one.
 
     Views and the API pass their `actor`; the default serves scripts and test factories.
     """
-    if changes.get("key") in ("", None):
-        changes = {k: v for k, v in changes.items() if k != "key"}
-    cleaned = clean_channel_data(changes, partial=True, channel=channel)
+    changes = dict(changes)
+    key = changes.pop("key", None) or None
+    moved = "base_url" in changes and changes["base_url"] != channel.base_url
+    retyped = "type" in changes and changes["type"] != channel.type
+    if key is None and (moved or retyped):
+        # ChannelForm refuses this with a message; a caller that skipped it must not send
+        # the stored key to a new address either.
+        raise ValueError("A new address or type needs the key again.")
     before = _audited_state(channel)
-    old_key = channel.key_encrypted
-    _apply_status(channel, cleaned)
-    for attribute, value in cleaned.items():
+    key_changed = key is not None and key != _stored_key(channel)
+    new_status = changes.get("status")
+    if new_status is not None and new_status != channel.status:
+        channel.status_changed_at = timezone.now()
+        if new_status != ChannelStatus.AUTO_DISABLED:
+            channel.status_reason = ""
+    for name, value in changes.items():
+        attribute = "model_names" if name == "models" else name
+        if attribute not in _AUDITED:
+            raise TypeError(f"channel_update() got an unknown change {name!r}")
         setattr(channel, attribute, value)
+    if key is not None:
+        _set_key(channel, key)
     channel.save()
 
     diff = changed_fields(before, _audited_state(channel))
     status_change = diff.pop("status", None)
-    if "key_encrypted" in cleaned and _key_digest(old_key) != _key_digest(channel.key_encrypted):
+    if key_changed:
         diff["key"] = SECRET_CHANGED
     if diff:
         _record(channel, actor, "changed", changes=diff)
@@ -190,6 +186,8 @@ def channel_copy(*, channel: Channel, actor: Actor) -> Channel:
     copy.pk = None
     copy.name = f"{channel.name} (copy)"[:100]
     copy.last_test_at = None
+    copy.last_test_ok = None
+    copy.last_test_error = ""
     copy.last_response_ms = None
     copy.save()
     _record(copy, actor, "copied", detail=f"Copied from channel {channel.pk} “{channel.name}”.")
@@ -234,20 +232,23 @@ def channel_record_test(
     error: str | None = None,
     reached: bool = True,
 ) -> Channel:
-    """Note a test's outcome; `reached=False` when it failed before any call (no model, no key).
+    """Note a test's outcome on the channel: passed, or failed with the (sanitised) error.
 
-    A pass re-enables an auto-disabled channel; a manually disabled one stays disabled.
+    `reached=False` when it failed before any call (no model, no key): the outcome is kept,
+    the response time is not. A pass re-enables an auto-disabled channel; a manually disabled
+    one stays disabled.
     """
     if ok:
         detail = f"Passed in {latency_ms} ms."
     else:
         detail = f"Failed: {error or 'unknown error'}"
     _record(channel, actor, "tested", detail=detail)
-    if not reached:
-        return channel
     channel.last_test_at = timezone.now()
-    channel.last_response_ms = latency_ms if ok else channel.last_response_ms
-    fields = ["last_test_at", "last_response_ms", "updated_at"]
+    channel.last_test_ok = ok
+    channel.last_test_error = "" if ok else printable(error or "")[:MAX_TEST_ERROR_CHARACTERS]
+    if ok and reached:
+        channel.last_response_ms = latency_ms
+    fields = ["last_test_at", "last_test_ok", "last_test_error", "last_response_ms", "updated_at"]
     if ok and channel.status == ChannelStatus.AUTO_DISABLED:
         channel.status = ChannelStatus.ENABLED
         channel.status_reason = ""
@@ -291,15 +292,11 @@ def channel_as_dict(channel: Channel) -> dict[str, Any]:
         "priority": channel.priority,
         "status": channel.status,
         "status_reason": channel.status_reason or None,
-        "status_changed_at": _iso(channel.status_changed_at),
+        "status_changed_at": iso(channel.status_changed_at),
         "model_mapping": channel.model_mapping,
         "test_model": channel.effective_test_model,
-        "last_test_at": _iso(channel.last_test_at),
+        "last_test_at": iso(channel.last_test_at),
         "last_response_ms": channel.last_response_ms,
-        "created_at": _iso(channel.created_at),
-        "updated_at": _iso(channel.updated_at),
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
     }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -1,10 +1,11 @@
-"""The channel pages, mounted at /channels/ by gateway.ui_urls."""
+"""The channel pages, mounted at /channels/ by gateway.ui_urls; names follow the admin-UI scheme
+(list, add, edit, delete, set_status, then one verb per row or list action)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from channels_admin import views, views_form, views_test
+from channels_admin import views, views_form, views_probe
 
 app_name = "channels_admin"
 
@@ -16,9 +17,8 @@ urlpatterns = [
     path("<int:pk>/status/", views.set_status, name="set_status"),
     path("<int:pk>/copy/", views.copy, name="copy"),
     path("<int:pk>/delete/", views.delete, name="delete"),
-    path("<int:pk>/delete/confirm/", views.confirm_delete, name="confirm_delete"),
-    path("<int:pk>/test/", views_test.test, name="test"),
-    path("test-all/", views_test.test_all, name="test_all"),
+    path("<int:pk>/test/", views_probe.test, name="test"),
+    path("test-all/", views_probe.test_all, name="test_all"),
     path("fetch-models/", views_form.fetch_models, name="fetch_models"),
     path("mapping-editor/", views_form.mapping_editor, name="mapping_editor"),
 ]

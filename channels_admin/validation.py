@@ -1,8 +1,10 @@
-"""What a valid channel is: one cleaning function shared by the pages, the JSON API and scripts.
+"""The checks behind each channel field: caps, addresses, keys, name lists and the mapping.
 
-Every check here is linear in the input and every list and string has a cap, so no admin input
-costs more than a moment to validate, and nothing reaches the database that it would refuse
-(PostgreSQL rejects NUL characters and over-long values with an error, not a message).
+channels_admin.forms.ChannelForm calls these from its fields, and it alone validates a channel
+(pages and JSON API alike); "Fetch models" reuses the address and key checks. Every check is
+linear in the input and every list and string has a cap, so no admin input costs more than a
+moment to validate, and nothing reaches the database that it would refuse (PostgreSQL rejects
+NUL characters and over-long values with an error, not a message).
 """
 
 from __future__ import annotations
@@ -15,23 +17,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
-from channels_admin.models import Channel, ChannelStatus, ChannelType
-from core.crypto import encrypt_secret, mask_secret
-
-CHANNEL_FIELDS = (
-    "name",
-    "type",
-    "base_url",
-    "key",
-    "models",
-    "groups",
-    "weight",
-    "priority",
-    "status",
-    "model_mapping",
-    "test_model",
-)
-
 # Caps. Generous for real upstreams (the largest public model lists hold a few hundred
 # models), small enough that validating, storing and routing stay cheap.
 MAX_NAME_LENGTH = 100  # Channel.name
@@ -42,28 +27,17 @@ MAX_MODEL_NAME_LENGTH = 200  # also Channel.test_model
 MAX_GROUPS = 100
 MAX_GROUP_NAME_LENGTH = 64  # a token's group is at most this long
 MAX_MAPPING_ENTRIES = 2000
+# Weight and priority are stored in 32-bit integer columns.
+MAX_WHOLE_NUMBER = 2**31 - 1
 # Per-entry problems listed for one mapping; the rest are counted, not spelled out.
 MAX_MAPPING_PROBLEMS = 10
 # Names shown when a mapping cycle is reported.
 MAX_CYCLE_NAMES = 12
 
 _url_validator = URLValidator(schemes=["http", "https"])
-# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+# ASCII digits only: str.isdigit() also accepts "²", and int() "1_000" or "١٢".
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
-
-
-class ChannelErrors:
-    """Collects one list of messages per field, then raises them together."""
-
-    def __init__(self) -> None:
-        self.by_field: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.by_field.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.by_field:
-            raise ValidationError(self.by_field)
+_SPLIT = re.compile(r"[,\n\r]+")
 
 
 def _is_control(c: str) -> bool:
@@ -80,12 +54,13 @@ def printable(text: str) -> str:
     return "".join("\N{REPLACEMENT CHARACTER}" if _is_control(c) else c for c in text)
 
 
-def _text_problem(text: str, maximum: int) -> str | None:
-    if has_control_characters(text):
-        return _("Cannot contain control characters.")
-    if len(text) > maximum:
-        return _("At most %(maximum)s characters.") % {"maximum": maximum}
-    return None
+def whole_number(value: Any) -> int | None:
+    """`value` as an int if it is one (or its plain ASCII digits), else None; never a bool."""
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
 
 
 def clean_base_url(value: Any) -> tuple[str | None, str | None]:
@@ -130,50 +105,40 @@ def clean_key(value: Any) -> tuple[str | None, str | None]:
     return key, None
 
 
-def _clean_string_list(
-    value: Any, field: str, errors: ChannelErrors, *, most: int, longest: int, too_many: str
-) -> list[str] | None:
-    """`too_many`: the message for a list past `most`, with %(most)s and %(count)s."""
+def split_names(text: str) -> list[str]:
+    """Names separated by commas or new lines, trimmed, blanks and repeats dropped."""
+    # A dict keeps the order and makes each repeat check O(1): 30,000 names stay cheap.
+    stripped = (part.strip() for part in _SPLIT.split(text or ""))
+    return list(dict.fromkeys(name for name in stripped if name))
+
+
+def name_list(value: Any) -> list[str]:
+    """A list of names from a JSON list of strings or a comma/line separated text, deduplicated.
+
+    Raises ValidationError for anything else.
+    """
+    if value is None:
+        return []
     if isinstance(value, str):
-        value = value.replace("\n", ",").split(",")
+        return split_names(value)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        errors.add(field, _("Must be a list of strings."))
-        return None
-    # A dict keeps the first-seen order and makes each repeat check O(1).
-    cleaned = list(dict.fromkeys(item.strip() for item in value if item.strip()))
-    if not cleaned:
-        errors.add(field, _("At least one is required."))
-        return None
-    if len(cleaned) > most:
-        errors.add(field, too_many % {"most": most, "count": len(cleaned)})
-        return None
-    for item in cleaned:
-        if has_control_characters(item):
-            errors.add(field, _("Names cannot contain control characters."))
-            return None
-        if len(item) > longest:
-            errors.add(
-                field,
-                _("“%(name)s…” is longer than %(longest)s characters.")
-                % {"name": printable(item[:40]), "longest": longest},
-            )
-            return None
-    return cleaned
+        raise ValidationError(_("Must be a list of strings."), code="invalid")
+    return list(dict.fromkeys(item.strip() for item in value if item.strip()))
 
 
-def _clean_int(value: Any, field: str, errors: ChannelErrors, *, minimum: int | None) -> int | None:
-    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(field, _("Must be a whole number."))
-        return None
-    if minimum is not None and value < minimum:
-        errors.add(field, _("Must be at least %(minimum)s.") % {"minimum": minimum})
-        return None
-    if abs(value) > 2**31 - 1:
-        errors.add(field, _("Is too large."))
-        return None
-    return value
+def name_list_problem(names: list[str], *, most: int, longest: int, too_many: str) -> str | None:
+    """Why `names` cannot be saved, or None. `too_many` has %(most)s and %(count)s."""
+    if len(names) > most:
+        return too_many % {"most": most, "count": len(names)}
+    for name in names:
+        if has_control_characters(name):
+            return _("Names cannot contain control characters.")
+        if len(name) > longest:
+            return _("“%(name)s…” is longer than %(longest)s characters.") % {
+                "name": printable(name[:40]),
+                "longest": longest,
+            }
+    return None
 
 
 def _mapping_entry_problem(requested: str, upstream: Any) -> str | None:
@@ -246,137 +211,3 @@ def mapping_errors(mapping: Any) -> list[str]:
         names = cycle if len(cycle) <= MAX_CYCLE_NAMES else [*cycle[:MAX_CYCLE_NAMES], "…"]
         return [_("The mapping has a cycle: %(chain)s.") % {"chain": " → ".join(names)}]
     return []
-
-
-def _needs_key_again(channel: Channel, data: dict[str, Any], cleaned: dict[str, Any]) -> bool:
-    """A stored key is only ever sent where it was entered for: a new address needs it again."""
-    if "key_encrypted" in cleaned or data.get("key") not in (None, ""):
-        return False
-    moved = "base_url" in cleaned and cleaned["base_url"] != channel.base_url
-    retyped = "type" in cleaned and cleaned["type"] != channel.type
-    return moved or retyped
-
-
-def clean_channel_data(
-    data: dict[str, Any], *, partial: bool, channel: Channel | None = None
-) -> dict[str, Any]:
-    """Validate API/form input; returns model attributes. Raises ValidationError per field.
-
-    With `channel` (a change to it): a changed address or type without a new key is refused.
-    """
-    errors = ChannelErrors()
-    unknown = sorted(set(data) - set(CHANNEL_FIELDS))
-    for field in unknown:
-        errors.add(field[:100], _("Unknown field."))
-    if not partial:
-        for field in ("name", "base_url", "key", "models"):
-            if data.get(field) in (None, "", []):
-                errors.add(field, _("This field is required."))
-    cleaned: dict[str, Any] = {}
-
-    if "name" in data and "name" not in errors.by_field:
-        name = data["name"]
-        if not isinstance(name, str) or not name.strip():
-            errors.add("name", _("Must be a non-empty string."))
-        elif problem := _text_problem(name.strip(), MAX_NAME_LENGTH):
-            errors.add("name", problem)
-        else:
-            cleaned["name"] = name.strip()
-
-    if "type" in data:
-        if data["type"] not in ChannelType.values:
-            errors.add(
-                "type",
-                _("Unknown type. Choose one of: %(choices)s.")
-                % {"choices": ", ".join(ChannelType.values)},
-            )
-        else:
-            cleaned["type"] = data["type"]
-
-    if "base_url" in data and "base_url" not in errors.by_field:
-        url, problem = clean_base_url(data["base_url"])
-        if problem is not None:
-            errors.add("base_url", problem)
-        else:
-            cleaned["base_url"] = url
-
-    if "key" in data and "key" not in errors.by_field:
-        key, problem = clean_key(data["key"])
-        if key is None:
-            errors.add("key", problem or "")
-        else:
-            cleaned["key_encrypted"] = encrypt_secret(key)
-            cleaned["key_mask"] = mask_secret(key)
-
-    if "models" in data and "models" not in errors.by_field:
-        models = _clean_string_list(
-            data["models"],
-            "models",
-            errors,
-            most=MAX_MODELS,
-            longest=MAX_MODEL_NAME_LENGTH,
-            too_many=_("At most %(most)s models per channel (got %(count)s)."),
-        )
-        if models is not None:
-            cleaned["model_names"] = models
-
-    if "groups" in data:
-        groups = _clean_string_list(
-            data["groups"],
-            "groups",
-            errors,
-            most=MAX_GROUPS,
-            longest=MAX_GROUP_NAME_LENGTH,
-            too_many=_("At most %(most)s groups per channel (got %(count)s)."),
-        )
-        if groups is not None:
-            cleaned["groups"] = groups
-
-    if "weight" in data:
-        weight = _clean_int(data["weight"], "weight", errors, minimum=0)
-        if weight is not None:
-            cleaned["weight"] = weight
-
-    if "priority" in data:
-        priority = _clean_int(data["priority"], "priority", errors, minimum=None)
-        if priority is not None:
-            cleaned["priority"] = priority
-
-    if "status" in data:
-        if data["status"] not in ChannelStatus.values:
-            errors.add(
-                "status",
-                _("Unknown status. Choose one of: %(choices)s.")
-                % {"choices": ", ".join(ChannelStatus.values)},
-            )
-        else:
-            cleaned["status"] = data["status"]
-
-    if "model_mapping" in data:
-        mapping = {} if data["model_mapping"] is None else data["model_mapping"]
-        problems = mapping_errors(mapping)
-        for problem in problems:
-            errors.add("model_mapping", problem)
-        if not problems:
-            cleaned["model_mapping"] = mapping
-
-    if "test_model" in data:
-        test_model = data["test_model"] or ""
-        if not isinstance(test_model, str):
-            errors.add("test_model", _("Must be a string."))
-        elif problem := _text_problem(test_model.strip(), MAX_MODEL_NAME_LENGTH):
-            errors.add("test_model", problem)
-        else:
-            cleaned["test_model"] = test_model.strip()
-
-    if channel is not None and _needs_key_again(channel, data, cleaned):
-        errors.add(
-            "key",
-            _(
-                "The address or type changed: enter the API key again. The stored key is "
-                "only ever sent to the address it was entered for."
-            ),
-        )
-
-    errors.raise_if_any()
-    return cleaned

@@ -1,27 +1,29 @@
-"""The channel list and its inline actions: status, weight and priority, copy, delete.
+"""The channel list and its row actions: status, weight and priority, copy, delete.
 
 Every action answers an htmx request with the row fragment (or nothing, for a delete) and a
 plain form post with a redirect back to the page it came from, so the list works without
-JavaScript too.
+JavaScript too; each sends `Vary: HX-Request`, as the answer depends on it.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Page
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from audit.services import actor_from_request
-from channels_admin.listing import SORT_FIELDS, ChannelFilters, all_groups, find_channels, paginate
+from channels_admin.forms import ChannelForm
+from channels_admin.listing import PAGE_SIZE, TESTED_FILTERS, find_channels, read_channel_list_state
 from channels_admin.models import Channel, ChannelStatus, ChannelType
+from channels_admin.selectors import groups_in_use
 from channels_admin.services import channel_copy, channel_delete, channel_update
 from channels_admin.viewutils import back_url, render_row
-from core.adminui import staff_required
+from core.adminui import HtmxHttpRequest, render_page_or_fragment, staff_required
+from core.listing import paginate
 
 INLINE_FIELDS = ("weight", "priority")
 
@@ -31,51 +33,44 @@ def _field_label(name: str) -> str:
     return labels.get(name, name)
 
 
-def _page_links(filters: ChannelFilters, page: Page) -> list[dict[str, object]]:
-    links: list[dict[str, object]] = []
-    for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
-        if number == page.paginator.ELLIPSIS:
-            links.append({"gap": True})
-        else:
-            links.append(
-                {"number": number, "url": filters.url(p=number), "current": number == page.number}
-            )
-    return links
-
-
 @staff_required
 @require_GET
-def channel_list(request: HttpRequest) -> HttpResponse:
-    filters = ChannelFilters.from_query(request.GET)
-    page = paginate(find_channels(filters), request.GET.get("p"))
-    query = filters.url(p=page.number if page.number > 1 else None)
-    canonical = reverse("channels_admin:list") + (query if query != "?" else "")
+def channel_list(request: HtmxHttpRequest) -> HttpResponse:
+    state = read_channel_list_state(request.GET)
+    listing = paginate(
+        find_channels(state),
+        state,
+        request.GET.get("p"),
+        per_page=PAGE_SIZE,
+        path=reverse("channels_admin:list"),
+        target="#channel-table",
+    )
     context = {
-        "filters": filters,
-        "page": page,
-        "page_links": _page_links(filters, page),
-        "previous_url": filters.url(p=page.previous_page_number()) if page.has_previous() else "",
-        "next_url": filters.url(p=page.next_page_number()) if page.has_next() else "",
-        "sort": {key: filters.sort_link(key) for key in SORT_FIELDS},
-        "groups": all_groups(),
+        "listing": listing,
+        "groups": groups_in_use(),
         "statuses": ChannelStatus.choices,
         "types": ChannelType.choices,
+        "tested_filters": TESTED_FILTERS,
         "total": Channel.objects.count(),
-        "back_url": canonical,
+        # Rows send their no-JavaScript forms back to this very list.
+        "back_url": listing.url,
     }
-    htmx = request.htmx  # type: ignore[attr-defined]
-    if htmx and not htmx.history_restore_request and not htmx.boosted:
-        response = render(request, "channels_admin/_table.html", context)
-        # The address bar gets the tidy form of the query, without the form's empty fields.
-        response["HX-Push-Url"] = canonical
-        return response
-    return render(request, "channels_admin/list.html", context)
+    return render_page_or_fragment(
+        request,
+        "channels_admin/list.html",
+        "channels_admin/_table.html",
+        context,
+        push_url=listing.url,
+    )
 
 
 def _row_failure(
-    request: HttpRequest, channel: Channel, errors: dict[str, list[str]], values: dict[str, str]
+    request: HtmxHttpRequest,
+    channel: Channel,
+    errors: dict[str, list[str]],
+    values: dict[str, str],
 ) -> HttpResponseBase:
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render_row(request, channel, errors=errors, values=values)
     for name, problems in errors.items():
         for problem in problems:
@@ -87,8 +82,8 @@ def _row_failure(
     return redirect(back_url(request))
 
 
-def _row_success(request: HttpRequest, channel: Channel, message: str) -> HttpResponseBase:
-    if request.htmx:  # type: ignore[attr-defined]
+def _row_success(request: HtmxHttpRequest, channel: Channel, message: str) -> HttpResponseBase:
+    if request.htmx:
         return render_row(request, channel)
     messages.success(request, message)
     return redirect(back_url(request))
@@ -96,22 +91,24 @@ def _row_success(request: HttpRequest, channel: Channel, message: str) -> HttpRe
 
 @staff_required
 @require_POST
-def inline(request: HttpRequest, pk: int) -> HttpResponseBase:
+@vary_on_headers("HX-Request")
+def inline(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     """Change the weight and/or the priority from the list."""
     channel = get_object_or_404(Channel, pk=pk)
     changes = {name: request.POST[name] for name in INLINE_FIELDS if name in request.POST}
     if not changes:
         return _row_failure(request, channel, {"weight": [_("Enter a weight or a priority.")]}, {})
-    try:
-        channel_update(channel=channel, changes=changes, actor=actor_from_request(request))
-    except ValidationError as exc:
-        return _row_failure(request, channel, exc.message_dict, changes)
+    form = ChannelForm.from_json(changes, partial=True, channel=channel)
+    if not form.is_valid():
+        return _row_failure(request, channel, form.validation_error().message_dict, changes)
+    channel_update(channel=channel, changes=form.cleaned_data, actor=actor_from_request(request))
     return _row_success(request, channel, _("Saved “%(name)s”.") % {"name": channel.name})
 
 
 @staff_required
 @require_POST
-def set_status(request: HttpRequest, pk: int) -> HttpResponseBase:
+@vary_on_headers("HX-Request")
+def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     """Enable or disable by hand; auto-disabling is the relay's and the test's business."""
     channel = get_object_or_404(Channel, pk=pk)
     status = request.POST.get("status", "")
@@ -127,19 +124,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _row_success(request, channel, message)
 
 
-@staff_required
-@require_GET
-def confirm_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """The no-JavaScript way to delete: a page that asks first (htmx uses hx-confirm)."""
-    channel = get_object_or_404(Channel, pk=pk)
-    return render(
-        request,
-        "channels_admin/confirm_delete.html",
-        {"channel": channel, "back_url": _list_back_url(request, channel)},
-    )
-
-
-def _list_back_url(request: HttpRequest, channel: Channel) -> str:
+def _list_back_url(request: HtmxHttpRequest, channel: Channel) -> str:
     # Never back to the deleted channel's own page.
     url = back_url(request)
     if url.split("?")[0] == reverse("channels_admin:edit", args=[channel.pk]):
@@ -148,13 +133,20 @@ def _list_back_url(request: HttpRequest, channel: Channel) -> str:
 
 
 @staff_required
-@require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponseBase:
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def delete(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
+    """GET: the no-JavaScript way to delete, a page that asks first (htmx posts directly, after
+    hx-confirm). POST: delete."""
     channel = get_object_or_404(Channel, pk=pk)
-    name = channel.name
     after = _list_back_url(request, channel)
+    if request.method == "GET":
+        return render(
+            request, "channels_admin/confirm_delete.html", {"channel": channel, "back_url": after}
+        )
+    name = channel.name
     channel_delete(channel=channel, actor=actor_from_request(request))
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         # The row is swapped for nothing: it disappears.
         return HttpResponse("")
     messages.success(request, _("Deleted “%(name)s”.") % {"name": name})
@@ -163,11 +155,16 @@ def delete(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @staff_required
 @require_POST
-def copy(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Duplicate a channel, key included; htmx puts the new row under the original."""
+@vary_on_headers("HX-Request")
+def copy(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
+    """Duplicate a channel, key included; htmx puts the new row under the original.
+
+    Without htmx the answer is a redirect to the copy's edit page, so reloading it never
+    makes a second copy.
+    """
     channel = get_object_or_404(Channel, pk=pk)
     duplicate = channel_copy(channel=channel, actor=actor_from_request(request))
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render_row(request, duplicate, new=True)
     messages.success(
         request, _("Copied “%(name)s”. You are editing the copy.") % {"name": channel.name}

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import actor_from_request
-from channels_admin.forms import ChannelForm, MappingEditor, split_list, split_names
+from channels_admin.forms import TICKED_MODELS, ChannelForm, posted_list
+from channels_admin.mapping_editor import MappingEditor
 from channels_admin.models import Channel
+from channels_admin.probe import UpstreamModelsError, fetch_upstream_models
 from channels_admin.services import channel_create, channel_update
-from channels_admin.testing import UpstreamModelsError, fetch_upstream_models
-from channels_admin.validation import clean_base_url, clean_key
-from core.adminui import staff_required
+from channels_admin.validation import clean_base_url, clean_key, split_names
+from core.adminui import HtmxHttpRequest, staff_required
 
 
 async def models_from_upstream(
@@ -65,7 +65,7 @@ async def models_from_upstream(
 
 
 def _render_form(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     form: ChannelForm,
     channel: Channel | None,
     *,
@@ -85,7 +85,7 @@ def _render_form(
     )
 
 
-def _channel_form_page(request: HttpRequest, channel: Channel | None) -> HttpResponseBase:
+def _channel_form_page(request: HtmxHttpRequest, channel: Channel | None) -> HttpResponseBase:
     if request.method != "POST":
         return _render_form(request, ChannelForm(channel=channel), channel)
 
@@ -105,39 +105,33 @@ def _channel_form_page(request: HttpRequest, channel: Channel | None) -> HttpRes
         return _render_form(request, form, channel, fetch_error=error)
 
     form = ChannelForm(request.POST, channel=channel)
-    if form.is_valid():
-        try:
-            actor = actor_from_request(request)
-            if channel is None:
-                saved = channel_create(**form.payload, actor=actor)
-            else:
-                saved = channel_update(channel=channel, changes=form.payload, actor=actor)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            if channel is None:
-                messages.success(request, _("Added channel “%(name)s”.") % {"name": saved.name})
-            else:
-                messages.success(request, _("Saved channel “%(name)s”.") % {"name": saved.name})
-            return redirect("channels_admin:list")
-    return _render_form(request, form, channel)
+    if not form.is_valid():
+        return _render_form(request, form, channel)
+    actor = actor_from_request(request)
+    if channel is None:
+        saved = channel_create(**form.cleaned_data, actor=actor)
+        messages.success(request, _("Added channel “%(name)s”.") % {"name": saved.name})
+    else:
+        saved = channel_update(channel=channel, changes=form.cleaned_data, actor=actor)
+        messages.success(request, _("Saved channel “%(name)s”.") % {"name": saved.name})
+    return redirect("channels_admin:list")
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def add(request: HttpRequest) -> HttpResponseBase:
+def add(request: HtmxHttpRequest) -> HttpResponseBase:
     return _channel_form_page(request, None)
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponseBase:
+def edit(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     return _channel_form_page(request, get_object_or_404(Channel, pk=pk))
 
 
 @staff_required
 @require_POST
-def mapping_editor(request: HttpRequest) -> HttpResponse:
+def mapping_editor(request: HtmxHttpRequest) -> HttpResponse:
     """The mapping editor fragment after adding/removing a row or switching rows ⇄ JSON."""
     editor = MappingEditor.from_post(request.POST)
     editor.apply(request.POST.get("action", ""))
@@ -150,7 +144,7 @@ def mapping_editor(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-async def fetch_models(request: HttpRequest) -> HttpResponse:
+async def fetch_models(request: HtmxHttpRequest) -> HttpResponse:
     """The upstream's models, offered as checkboxes next to the tag list."""
     channel = None
     channel_id = request.POST.get("channel", "")
@@ -168,7 +162,7 @@ async def fetch_models(request: HttpRequest) -> HttpResponse:
         "channels_admin/_fetched_models.html",
         {
             "offered": models,
-            "checked": split_list(request.POST, "fetched_models"),
+            "checked": posted_list(request.POST, TICKED_MODELS),
             "existing": split_names(request.POST.get("models", "")),
             "fetch_error": error,
         },

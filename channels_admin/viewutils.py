@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from channels_admin.models import Channel
+from channels_admin.probe import ChannelTestResult
 from core.adminui import back_url as shared_back_url
 
 
@@ -23,7 +22,7 @@ def render_row(
     *,
     errors: dict[str, list[str]] | None = None,
     values: dict[str, str] | None = None,
-    test_result: Any = None,
+    test_result: ChannelTestResult | None = None,
     new: bool = False,
 ) -> HttpResponse:
     """The table row of one channel: what every inline action answers an htmx request with."""

@@ -1,9 +1,13 @@
-"""The admin panel's shell, shared by every app's pages: who may see them, safe return URLs,
-and the base URL handed to users."""
+"""The admin panel's shell, shared by every app's pages: who may see them, the typed htmx
+request, page-or-fragment answers, values shown exactly once after a redirect, safe return URLs,
+and the base URL handed to users. /work/notes/adminui.md (and the README's admin section) show
+how a page uses them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import time
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,15 +17,103 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from core.crypto import decrypt_secret, encrypt_secret
 
 View = Callable[..., Any]
 FORBIDDEN_TEMPLATE = "gateway/forbidden.html"
+# Session slot of the values kept for one view (see `keep_for_one_view`).
+_ONCE_SLOT = "adminui.once"
+# A kept value nobody came to see (the redirect was never followed) is dropped after this.
+ONCE_MAX_AGE_SECONDS = 300
+
+
+class HtmxHttpRequest(HttpRequest):
+    """What django-htmx's middleware makes of every request: type views' requests as this."""
+
+    htmx: HtmxDetails
+
+
+def is_fragment_request(request: HttpRequest) -> bool:
+    """An htmx request that wants a fragment: not a history restore, which needs the whole page."""
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return not htmx.history_restore_request and not htmx.boosted
+
+
+def render_page_or_fragment(
+    request: HttpRequest,
+    page_template: str,
+    fragment_template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    push_url: str | None = None,
+) -> HttpResponse:
+    """The whole page, or only its fragment for htmx, from one URL.
+
+    Sends `Vary: HX-Request`, so no cache hands a fragment to a plain page load or the
+    reverse. `push_url` (a tidy address of what is shown) goes to htmx as `HX-Push-Url`.
+    """
+    fragment = is_fragment_request(request)
+    response = render(
+        request, fragment_template if fragment else page_template, context, status=status
+    )
+    if fragment and push_url is not None:
+        response["HX-Push-Url"] = push_url
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def keep_for_one_view(request: HttpRequest, name: str, value: Mapping[str, str]) -> None:
+    """Keep `value` for exactly one `take_kept_value(request, name)`: POST-redirect-GET.
+
+    A create's POST keeps what only it knows (a new key) and redirects; the GET it redirects
+    to takes and shows it, once. The value waits in the server-side session (Django's database
+    sessions, never a cookie), encrypted with the gateway's key, and is gone once taken; one
+    nobody came to take (the redirect was never followed) is dropped after
+    ONCE_MAX_AGE_SECONDS. Put the object's id in `name`, so two creates in two tabs keep apart.
+    """
+    kept = _fresh(request.session.get(_ONCE_SLOT) or {})
+    kept[name] = {"at": time.time(), "value": encrypt_secret(json.dumps(dict(value)))}
+    request.session[_ONCE_SLOT] = kept
+
+
+def take_kept_value(request: HttpRequest, name: str) -> dict[str, str] | None:
+    """What `keep_for_one_view` kept under `name`, removed from the session; None after that."""
+    kept = request.session.get(_ONCE_SLOT)
+    if not kept:
+        return None
+    entry = kept.pop(name, None)
+    kept = _fresh(kept)
+    if kept:
+        request.session[_ONCE_SLOT] = kept
+    else:
+        del request.session[_ONCE_SLOT]
+    if entry is None or not _is_fresh(entry):
+        return None
+    try:
+        value = json.loads(decrypt_secret(entry["value"]))
+    except ValueError:  # encrypted under a key the gateway no longer has
+        return None
+    return {str(key): str(item) for key, item in value.items()}
+
+
+def _is_fresh(entry: Any) -> bool:
+    return isinstance(entry, dict) and time.time() - entry.get("at", 0) <= ONCE_MAX_AGE_SECONDS
+
+
+def _fresh(kept: dict[str, Any]) -> dict[str, Any]:
+    return {name: entry for name, entry in kept.items() if _is_fresh(entry)}
 
 
 def _login_redirect(request: HttpRequest) -> HttpResponseBase:
-    htmx = getattr(request, "htmx", None)
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     if htmx:
         # A fragment request would swap the login page into a table row; reload instead.
         return HttpResponseClientRedirect(redirect_to_login(htmx.current_url_abs_path or "/").url)
@@ -79,7 +171,7 @@ def safe_local_url(request: HttpRequest, url: str | None) -> str | None:
 def back_url(request: HttpRequest, default: str) -> str:
     """Where a no-JavaScript form goes after it is handled: its `next`, else the page it was on."""
     candidates = [request.POST.get("next"), request.GET.get("next")]
-    htmx = getattr(request, "htmx", None)
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     if htmx:
         candidates.append(htmx.current_url)
     for candidate in candidates:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +24,11 @@ JSON = "application/json"
 
 def json_response(data: Any, *, status: int = 200) -> HttpResponse:
     return HttpResponse(orjson.dumps(data), status=status, content_type=JSON)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time as the API shows it: ISO 8601 in UTC, so one instant always reads the same."""
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 def no_content() -> HttpResponse:

@@ -105,7 +105,8 @@ def upstream_error_message(status: int, content: bytes, secrets: Iterable[str] =
 class ApiError(Exception):
     """Answer the client with this status and code, in OpenAI's error shape.
 
-    Raised anywhere below a view (admin API or relay); the view's wrapper renders it.
+    Raised anywhere below an admin API view or in the relay: `core.api.api_view` renders it
+    for the API, the relay app (through gateway/relay/responses.py) for /v1.
     """
 
     def __init__(

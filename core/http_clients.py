@@ -12,6 +12,9 @@ from django.conf import settings
 from httpx_aiohttp import AiohttpTransport
 
 _TIMEOUT_WRITE_SECONDS = 60.0
+# What sending to or reading from an upstream can raise: httpx's errors, and aiohttp's that
+# httpx-aiohttp does not translate (a malformed status line or header, say).
+UPSTREAM_ERRORS = (httpx.HTTPError, aiohttp.ClientError)
 
 
 def _timeout() -> httpx.Timeout:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import views as auth_views
@@ -19,11 +18,12 @@ from accounts.selectors import two_factor_enabled
 from accounts.services import record_sign_in
 from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
+from channels_admin.selectors import failed_last_test_count
 from core.adminui import public_base_url, staff_required
 from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
+from tokens.selectors import expired_q
 
-View = Callable[..., HttpResponseBase]
 
 class LoginView(auth_views.LoginView):
     form_class = StaffLoginForm
@@ -60,8 +60,8 @@ class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
 
 
-@require_GET
 @staff_required
+@require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     by_status = dict(
         Channel.objects.order_by()
@@ -73,8 +73,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {"status": status, "label": label, "count": by_status.get(status, 0)}
         for status, label in ChannelStatus.choices
     ]
-    now = timezone.now()
-    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    expired = expired_q(timezone.now())
     tokens = Token.objects.aggregate(
         total=Count("id"),
         active=Count("id", filter=Q(status=TokenStatus.ENABLED) & ~expired),
@@ -87,6 +86,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "channel_rows": channel_rows,
             "channel_total": sum(by_status.values()),
+            "failed_tests": failed_last_test_count(),
             "tokens": tokens,
             "admin_key_count": AdminKey.objects.count(),
             "base_url": public_base_url(request),

@@ -1,19 +1,36 @@
-"""JSON admin API for downstream tokens: the key is returned once, by the create call."""
+"""JSON admin API for downstream tokens: the key is returned once, by the create call.
+
+Input is checked by tokens.forms.TokenForm, the form the pages use: every bad field at once,
+unknown fields refused, a PATCH changing only the fields it names.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_from_request
-from core.api import api_view, json_response, no_content, not_found, read_json_object
+from core.api import api_view, iso, json_response, no_content, not_found, read_json_object
+from tokens.forms import TokenForm
 from tokens.models import Token
-from tokens.services import (
-    token_as_dict,
-    token_create,
-    token_delete,
-    token_update,
-)
-from tokens.validation import clean_token_data
+from tokens.services import token_create, token_delete, token_update
+
+
+def token_as_dict(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "group": token.group,
+        "status": token.status,
+        "expires_at": iso(token.expires_at),
+        "models": token.allowed_models,
+        "allowed_ips": token.allowed_ips,
+        "prefix": token.display_prefix,
+        "created_at": iso(token.created_at),
+        "updated_at": iso(token.updated_at),
+        "last_used_at": iso(token.last_used_at),
+    }
 
 
 def _get_token(token_id: int) -> Token:
@@ -27,10 +44,10 @@ def _get_token(token_id: int) -> Token:
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return json_response({"data": [token_as_dict(t) for t in Token.objects.all()]})
-    data = read_json_object(request)
-    # Whole-body validation first: every bad field at once, unknown ones included.
-    clean_token_data(data, partial=False)
-    token, key = token_create(**data, actor=actor_from_request(request))
+    form = TokenForm.from_json(read_json_object(request), partial=False)
+    if not form.is_valid():
+        raise form.validation_error()
+    token, key = token_create(**form.cleaned_data, actor=actor_from_request(request))
     return json_response({**token_as_dict(token), "key": key}, status=201)
 
 
@@ -42,6 +59,10 @@ def token(request: HttpRequest, token_id: int) -> HttpResponse:
     if request.method == "DELETE":
         token_delete(token=found, actor=actor_from_request(request))
         return no_content()
-    data = read_json_object(request)
-    updated = token_update(token=found, changes=data, actor=actor_from_request(request))
+    form = TokenForm.from_json(read_json_object(request), partial=True)
+    if not form.is_valid():
+        raise form.validation_error()
+    updated = token_update(
+        token=found, changes=form.cleaned_data, actor=actor_from_request(request)
+    )
     return json_response(token_as_dict(updated))

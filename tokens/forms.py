@@ -1,4 +1,9 @@
-"""Forms for the token pages. They only shape input: tokens.services validates and saves."""
+"""The token and admin-key forms: the one place their input is validated.
+
+The pages bind them to POST data, the JSON admin API to the parsed body
+(`TokenForm.from_json`), manage.py to its arguments; tokens.services then writes the clean
+values without checking them again. Each field's rule is a function in tokens.validation.
+"""
 
 from __future__ import annotations
 
@@ -9,105 +14,126 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from channels_admin.models import Channel, ChannelStatus
+from channels_admin.selectors import groups_in_use, served_model_names
+from core.forms import CheckedField, EntityForm
 from tokens.models import Token, TokenStatus
-from tokens.validation import ECHO_LENGTH, MAX_EXPIRY_TEXT, MAX_GROUP, MAX_NAME
+from tokens.validation import (
+    ECHO_LENGTH,
+    MAX_EXPIRY_TEXT,
+    MAX_GROUP,
+    MAX_NAME,
+    clean_allowed_ips,
+    clean_allowed_models,
+    clean_status,
+    clean_text,
+    parse_expiry,
+)
 
 
-def served_models() -> list[str]:
-    """Every model name a client can ask for: enabled channels' models and mapping aliases."""
-    names: set[str] = set()
-    for model_names, mapping in Channel.objects.filter(status=ChannelStatus.ENABLED).values_list(
-        "model_names", "model_mapping"
-    ):
-        names.update(name for name in model_names or [] if isinstance(name, str))
-        names.update(name for name in (mapping or {}) if isinstance(name, str))
-    return sorted(names, key=str.lower)
+def _name(value: Any) -> str:
+    return clean_text(value, max_length=MAX_NAME)
 
 
-def channel_groups() -> list[str]:
-    groups: set[str] = {"default"}
-    for channel_groups in Channel.objects.values_list("groups", flat=True):
-        groups.update(group for group in channel_groups or [] if isinstance(group, str))
-    return sorted(groups, key=str.lower)
+def _group(value: Any) -> str:
+    return clean_text(value, max_length=MAX_GROUP)
 
 
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's {field: [messages]} beside the matching fields; the rest on top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
+def _allowed_ips(value: Any) -> list[str]:
+    # null, "" and [] all mean "any client".
+    return clean_allowed_ips(value or [])
 
 
-class ModelNamesField(forms.MultipleChoiceField):
-    """Checks the ticked names against a set: linear however many models the channels serve."""
-
-    def validate(self, value: Any) -> None:
-        if self.required and not value:
-            raise ValidationError(self.error_messages["required"], code="required")
-        offered = {str(name) for name, _label in self.choices}
-        for name in value:
-            if name not in offered:
-                raise ValidationError(
-                    self.error_messages["invalid_choice"],
-                    code="invalid_choice",
-                    params={"value": name[:ECHO_LENGTH]},
-                )
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=MAX_NAME)
-    group = forms.CharField(
+class TokenForm(EntityForm):
+    name = CheckedField(
+        label=_("Name"),
+        check=_name,
+        widget=forms.TextInput(attrs={"maxlength": MAX_NAME, "autocomplete": "off"}),
+    )
+    group = CheckedField(
         label=_("Group"),
-        max_length=MAX_GROUP,
+        check=_group,
+        # Blank text is the check's to refuse ("Must be a non-empty string."), not "required".
+        missing=(),
         initial="default",
         help_text=_("The token routes only to channels in this group."),
-        widget=forms.TextInput(attrs={"list": "token-groups"}),
+        widget=forms.TextInput(attrs={"list": "token-groups", "maxlength": MAX_GROUP}),
     )
-    status = forms.ChoiceField(
-        label=_("Status"), choices=TokenStatus.choices, initial=TokenStatus.ENABLED
+    status = CheckedField(
+        label=_("Status"),
+        check=clean_status,
+        missing=(),
+        initial=TokenStatus.ENABLED,
+        widget=forms.Select(choices=TokenStatus.choices),
     )
-    expires_at = forms.CharField(
+    expires_at = CheckedField(
         label=_("Expires at"),
+        check=parse_expiry,
         required=False,
-        max_length=MAX_EXPIRY_TEXT,
         help_text=_("Leave empty for a token that never expires."),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "maxlength": MAX_EXPIRY_TEXT}),
     )
-    models = ModelNamesField(
+    models = CheckedField(
         label=_("Allowed models"),
+        check=clean_allowed_models,
         required=False,
         help_text=_("Tick none to allow every model."),
         widget=forms.CheckboxSelectMultiple,
     )
-    allowed_ips = forms.CharField(
+    allowed_ips = CheckedField(
         label=_("Allowed IPs"),
+        check=_allowed_ips,
         required=False,
         help_text=_("One IP address or CIDR range per line. Leave empty to allow any client."),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
 
-    def __init__(self, *args: Any, token: Token | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        token: Token | None = None,
+        offered_models: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if token is not None:
             kwargs.setdefault("initial", initial_for(token))
         super().__init__(*args, **kwargs)
-        choices = served_models()
-        # A model the token already allows stays visible, so an edit never drops it silently.
-        offered = set(choices)
-        choices.extend(
-            name for name in (token.allowed_models if token else []) if name not in offered
-        )
-        self.fields["models"].choices = [(name, name) for name in choices]
-        self.groups = channel_groups()
+        # Suggestions for the group field's datalist (the pages fill them in).
+        self.groups: list[str] = []
+        # The page offers the models the gateway serves as check boxes and accepts only those;
+        # the API (None) takes any name.
+        self.offered_models = offered_models
+        if offered_models is not None and "models" in self.fields:
+            self.fields["models"].widget.choices = [(name, name) for name in offered_models]
 
-    def service_data(self, *, only_changed: bool) -> dict[str, Any]:
-        fields = self.changed_data if only_changed else list(self.fields)
-        return {field: self.cleaned_data[field] for field in fields}
+    @classmethod
+    def for_page(cls, data: Any = None, *, token: Token | None = None) -> TokenForm:
+        """The form as the pages show it: served models as check boxes, groups suggested."""
+        offered = served_model_names()
+        # A model the token already allows stays visible, so an edit never drops it silently.
+        known = set(offered)
+        offered.extend(
+            name for name in (token.allowed_models if token else []) if name not in known
+        )
+        form = cls(data, token=token, offered_models=offered)
+        form.groups = groups_in_use(with_default=True)
+        return form
+
+    def clean_models(self) -> list[str]:
+        models: list[str] = self.cleaned_data["models"]
+        if self.offered_models is not None:
+            offered = set(self.offered_models)
+            for name in models:
+                if name not in offered:
+                    raise ValidationError(
+                        forms.ChoiceField.default_error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": name[:ECHO_LENGTH]},
+                    )
+        return models
 
 
 def initial_for(token: Token) -> dict[str, Any]:
+    """A token's values as the edit form shows them."""
     expires = ""
     if token.expires_at is not None:
         expires = timezone.localtime(token.expires_at).strftime("%Y-%m-%dT%H:%M")
@@ -121,9 +147,12 @@ def initial_for(token: Token) -> dict[str, Any]:
     }
 
 
-class AdminKeyForm(forms.Form):
-    name = forms.CharField(
+class AdminKeyForm(EntityForm):
+    name = CheckedField(
         label=_("Name"),
-        max_length=MAX_NAME,
+        check=_name,
+        # Blank text is the check's to refuse: "Must be a non-empty string.", as ever.
+        missing=(),
         help_text=_("What the key is for, e.g. “deploy script”."),
+        widget=forms.TextInput(attrs={"maxlength": MAX_NAME, "autocomplete": "off"}),
     )

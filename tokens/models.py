@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+TOKEN_KEY_PREFIX = "sk-"
+ADMIN_KEY_PREFIX = "tga-"
 # "sk-" + 8 characters: enough to find the row, shown in lists so users can tell keys apart.
 TOKEN_PREFIX_LENGTH = 11
 ADMIN_KEY_PREFIX_LENGTH = 13

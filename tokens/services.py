@@ -1,26 +1,35 @@
-"""Writes to downstream tokens and admin API keys."""
+"""Writes to downstream tokens and admin API keys.
+
+They take clean values (tokens.forms checked them) and write, each in one transaction with
+its audit event; they do not check input again.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from audit.services import SYSTEM, Actor, audit_record, changed_fields
+from core.api import iso
 from core.crypto import generate_key, hashes_match, keyed_hash
 from core.state import bump_relay_version
 from tokens.models import (
+    ADMIN_KEY_PREFIX,
     ADMIN_KEY_PREFIX_LENGTH,
+    TOKEN_KEY_PREFIX,
     TOKEN_PREFIX_LENGTH,
     AdminKey,
     Token,
     TokenStatus,
 )
-from tokens.validation import clean_admin_key_name, clean_token_data
 
 TOKEN = "token"
 ADMIN_KEY = "admin_key"
+# The form's field names (the API's) that are stored under another attribute name.
+_ATTRIBUTES = {"models": "allowed_models"}
 
 
 def _audited(token: Token) -> dict[str, Any]:
@@ -29,7 +38,7 @@ def _audited(token: Token) -> dict[str, Any]:
         "name": token.name,
         "group": token.group,
         "status": token.status,
-        "expires_at": _iso(token.expires_at),
+        "expires_at": iso(token.expires_at),
         "models": list(token.allowed_models),
         "allowed_ips": list(token.allowed_ips),
     }
@@ -44,9 +53,9 @@ def token_create(
     *,
     name: str,
     group: str = "default",
-    expires_at: Any = None,
-    models: list[str] | None = None,
-    allowed_ips: list[str] | None = None,
+    expires_at: datetime | None = None,
+    models: Sequence[str] = (),
+    allowed_ips: Sequence[str] = (),
     status: str = TokenStatus.ENABLED,
     actor: Actor = SYSTEM,
 ) -> tuple[Token, str]:
@@ -55,20 +64,16 @@ def token_create(
     `actor` defaults to the gateway itself for fixtures and scripts; pages, the admin API and
     commands always say who acted.
     """
-    cleaned = clean_token_data(
-        {
-            "name": name,
-            "group": group,
-            "expires_at": expires_at,
-            "models": [] if models is None else models,
-            "allowed_ips": [] if allowed_ips is None else allowed_ips,
-            "status": status,
-        },
-        partial=False,
-    )
-    key = generate_key("sk-", 48)
+    key = generate_key(TOKEN_KEY_PREFIX, 48)
     token = Token.objects.create(
-        **cleaned, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=keyed_hash(key)
+        name=name,
+        group=group,
+        expires_at=expires_at,
+        allowed_models=list(models),
+        allowed_ips=list(allowed_ips),
+        status=status,
+        prefix=key[:TOKEN_PREFIX_LENGTH],
+        key_hash=keyed_hash(key),
     )
     settings = {field: value for field, value in _audited(token).items() if value}
     audit_record(
@@ -95,13 +100,13 @@ def _record_token(token: Token, actor: Actor, action: str, changes: dict[str, An
 
 
 @transaction.atomic
-def token_update(*, token: Token, changes: dict[str, Any], actor: Actor = SYSTEM) -> Token:
-    """Apply `changes`. A status change is its own "enabled"/"disabled" event (as for
-    channels), so filtering the audit log by that action finds every one."""
-    cleaned = clean_token_data(changes, partial=True)
+def token_update(*, token: Token, changes: Mapping[str, Any], actor: Actor = SYSTEM) -> Token:
+    """Apply `changes` (TokenForm's clean values by field name). A status change is its own
+    "enabled"/"disabled" event (as for channels), so filtering the audit log by that action
+    finds every one."""
     before = _audited(token)
-    for attribute, value in cleaned.items():
-        setattr(token, attribute, value)
+    for field, value in changes.items():
+        setattr(token, _ATTRIBUTES.get(field, field), value)
     token.save()
     changed = changed_fields(before, _audited(token))
     status_change = changed.pop("status", None)
@@ -127,37 +132,10 @@ def token_delete(*, token: Token, actor: Actor = SYSTEM) -> None:
     bump_relay_version()
 
 
-def token_find(key: str) -> Token | None:
-    """The token a presented key belongs to, by prefix then a constant-time hash compare."""
-    if not key.startswith("sk-") or len(key) < TOKEN_PREFIX_LENGTH:
-        return None
-    presented = keyed_hash(key)
-    for token in Token.objects.filter(prefix=key[:TOKEN_PREFIX_LENGTH]):
-        if hashes_match(token.key_hash, presented):
-            return token
-    return None
-
-
-def token_as_dict(token: Token) -> dict[str, Any]:
-    return {
-        "id": token.pk,
-        "name": token.name,
-        "group": token.group,
-        "status": token.status,
-        "expires_at": _iso(token.expires_at),
-        "models": token.allowed_models,
-        "allowed_ips": token.allowed_ips,
-        "prefix": token.display_prefix,
-        "created_at": _iso(token.created_at),
-        "updated_at": _iso(token.updated_at),
-        "last_used_at": _iso(token.last_used_at),
-    }
-
-
 @transaction.atomic
 def admin_key_create(*, name: str, actor: Actor = SYSTEM) -> tuple[AdminKey, str]:
-    name = clean_admin_key_name(name)
-    key = generate_key("tga-", 40)
+    """Returns the admin key and its key in the clear, as token_create does."""
+    key = generate_key(ADMIN_KEY_PREFIX, 40)
     admin_key = AdminKey.objects.create(
         name=name, prefix=key[:ADMIN_KEY_PREFIX_LENGTH], key_hash=keyed_hash(key)
     )
@@ -184,15 +162,10 @@ def admin_key_revoke(*, admin_key: AdminKey, actor: Actor = SYSTEM) -> None:
 
 
 def admin_key_find(key: str) -> AdminKey | None:
-    if not key.startswith("tga-") or len(key) < ADMIN_KEY_PREFIX_LENGTH:
+    if not key.startswith(ADMIN_KEY_PREFIX) or len(key) < ADMIN_KEY_PREFIX_LENGTH:
         return None
     presented = keyed_hash(key)
     for admin_key in AdminKey.objects.filter(prefix=key[:ADMIN_KEY_PREFIX_LENGTH]):
         if hashes_match(admin_key.key_hash, presented):
             return admin_key
     return None
-
-
-def _iso(value: datetime | None) -> str | None:
-    # In UTC, so the same instant always reads the same, whatever offset it was entered with.
-    return value.astimezone(UTC).isoformat() if value is not None else None

@@ -1,8 +1,10 @@
-"""Checks on token input, shared by the pages, the admin API and manage.py.
+"""The checks of each token field, called by tokens.forms (the one place input is validated,
+for the pages, the admin API and manage.py alike).
 
-Everything a database would refuse (over-long text, NUL characters, dates outside what Python
-can convert) is refused here first, with a message naming the field. Every check is linear in
-the size of its input, and lists are capped before their items are parsed.
+Each takes the raw value (form text or any JSON value) and returns the clean one, or raises
+ValueError with the message. Everything a database would refuse (over-long text, NUL
+characters, dates outside what Python can convert) is refused here first. Every check is
+linear in the size of its input, and lists are capped before their items are parsed.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tokens.models import TokenStatus
 
-TOKEN_FIELDS = ("name", "group", "status", "expires_at", "models", "allowed_ips")
 MAX_NAME = 100
 MAX_GROUP = 64
 MAX_MODEL_NAME = 200
@@ -44,10 +44,10 @@ def clean_text(value: Any, *, max_length: int) -> str:
         raise ValueError(_("Must be a non-empty string."))
     if "\x00" in value:
         raise ValueError(_("Must not contain NUL characters."))
-    value = value.strip()
-    if len(value) > max_length:
+    text: str = value.strip()
+    if len(text) > max_length:
         raise ValueError(_("At most %(limit)s characters.") % {"limit": max_length})
-    return value
+    return text
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -131,46 +131,10 @@ def clean_allowed_models(value: Any) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def clean_token_data(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validate API/form input; returns model attributes. Raises ValidationError per field."""
-    errors: dict[str, list[str]] = {}
-    for field in sorted(set(data) - set(TOKEN_FIELDS)):
-        errors.setdefault(field, []).append(_("Unknown field."))
-    if not partial and data.get("name") in (None, ""):
-        errors.setdefault("name", []).append(_("This field is required."))
-    cleaned: dict[str, Any] = {}
-
-    def check(field: str, attribute: str, clean: Any) -> None:
-        if field not in data or field in errors:
-            return
-        try:
-            cleaned[attribute] = clean(data[field])
-        except ValueError as exc:
-            errors.setdefault(field, []).append(str(exc))
-
-    check("name", "name", lambda v: clean_text(v, max_length=MAX_NAME))
-    check("group", "group", lambda v: clean_text(v, max_length=MAX_GROUP))
-    check("status", "status", _clean_status)
-    check("expires_at", "expires_at", parse_expiry)
-    check("models", "allowed_models", clean_allowed_models)
-    check("allowed_ips", "allowed_ips", lambda v: clean_allowed_ips(v or []))
-
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
-
-
-def _clean_status(value: Any) -> str:
+def clean_status(value: Any) -> str:
     if value not in TokenStatus.values:
         raise ValueError(
             _("Unknown status. Choose one of: %(choices)s.")
             % {"choices": ", ".join(TokenStatus.values)}
         )
     return str(value)
-
-
-def clean_admin_key_name(value: Any) -> str:
-    try:
-        return clean_text(value, max_length=MAX_NAME)
-    except ValueError as exc:
-        raise ValidationError({"name": [str(exc)]}) from None

@@ -1,43 +1,39 @@
-"""Token and admin API key pages. Keys appear in exactly one response: the one creating them."""
+"""The token pages: list, add (the key shown once, after a redirect), edit, status, delete."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from audit.services import actor_from_request
-from core.adminui import public_base_url, staff_required
+from core.adminui import (
+    HtmxHttpRequest,
+    is_fragment_request,
+    keep_for_one_view,
+    public_base_url,
+    render_page_or_fragment,
+    staff_required,
+    take_kept_value,
+)
+from core.listing import Choice, ListPage, ListState, paginate, read_list_state
 from tokens import services
-from tokens.forms import AdminKeyForm, TokenForm, apply_service_errors
-from tokens.models import AdminKey, Token, TokenStatus
-from tokens.validation import MAX_NAME
+from tokens.forms import TokenForm
+from tokens.models import Token, TokenStatus
+from tokens.selectors import expired_q
 
 PAGE_SIZE = 25
-# No name, group or prefix is longer than a token name.
-MAX_QUERY = MAX_NAME
-# `o` values a list accepts, as in Django's admin changelist.
-ORDERINGS = {
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "created": ("created_at", "id"),
-    "-created": ("-created_at", "-id"),
-    "expires": ("expires_at", "id"),
-    "-expires": ("-expires_at", "-id"),
-    "used": ("last_used_at", "id"),
-    "-used": ("-last_used_at", "-id"),
-}
+# `o` sort keys -> Token fields.
+SORTS = {"name": "name", "created": "created_at", "expires": "expires_at", "used": "last_used_at"}
+DEFAULT_ORDER = "-created"
 STATUS_FILTERS = {
     "enabled": gettext_lazy("Enabled"),
     "disabled": gettext_lazy("Disabled"),
@@ -46,137 +42,123 @@ STATUS_FILTERS = {
 CHANGED_EVENT = "tokens-changed"
 
 
-def _is_fragment_request(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
+def _created_slot(token_pk: int) -> str:
+    return f"token-created:{token_pk}"
 
 
-def _filtered_tokens(request: HttpRequest) -> tuple[QuerySet[Token], dict[str, str]]:
-    query = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    order = request.GET.get("o", "-created")
+def _find_tokens(state: ListState) -> QuerySet[Token]:
+    if not state.searchable:
+        return Token.objects.none()
     tokens = Token.objects.all()
-    if len(query) > MAX_QUERY or "\x00" in query:
-        # Nothing stored is this long or holds a NUL (and PostgreSQL would refuse to compare).
-        tokens = tokens.none()
-    elif query:
+    if state.q:
         tokens = tokens.filter(
-            Q(name__icontains=query) | Q(group__icontains=query) | Q(prefix__startswith=query)
+            Q(name__icontains=state.q) | Q(group__icontains=state.q) | Q(prefix__startswith=state.q)
         )
     # The same three buckets as the row badges: a disabled token counts as disabled, expired or not.
-    expired = Q(expires_at__isnull=False, expires_at__lte=timezone.now())
+    expired = expired_q(timezone.now())
+    status = state.filters["status"]
     if status == "enabled":
         tokens = tokens.filter(status=TokenStatus.ENABLED).exclude(expired)
     elif status == "expired":
         tokens = tokens.filter(expired, status=TokenStatus.ENABLED)
     elif status == "disabled":
         tokens = tokens.filter(status=TokenStatus.DISABLED)
-    else:
-        status = ""
-    if order not in ORDERINGS:
-        order = "-created"
-    return tokens.order_by(*ORDERINGS[order]), {"q": query, "status": status, "o": order}
+    return tokens.order_by(*state.ordering(SORTS))
 
 
-@require_GET
 @staff_required
-def token_list(request: HttpRequest) -> HttpResponse:
-    tokens, filters = _filtered_tokens(request)
-    page = Paginator(tokens, PAGE_SIZE).get_page(request.GET.get("p"))
+@require_GET
+def token_list(request: HtmxHttpRequest) -> HttpResponse:
+    state = read_list_state(
+        request.GET,
+        sorts=SORTS,
+        default_order=DEFAULT_ORDER,
+        filters={"status": Choice(STATUS_FILTERS)},
+    )
+    listing: ListPage[Token] = paginate(
+        _find_tokens(state),
+        state,
+        request.GET.get("p"),
+        per_page=PAGE_SIZE,
+        path=reverse("tokens:list"),
+        target="#token-table",
+    )
     context = {
-        "page": page,
-        "filters": filters,
+        "listing": listing,
         "status_filters": STATUS_FILTERS,
         "base_url": public_base_url(request),
         "total": Token.objects.count(),
     }
-    template = "tokens/_table.html" if _is_fragment_request(request) else "tokens/list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(
+        request, "tokens/list.html", "tokens/_table.html", context, push_url=listing.url
+    )
 
 
-def _form_page(
-    request: HttpRequest, form: TokenForm, token: Token | None, *, status: int = 200
-) -> HttpResponse:
-    return render(request, "tokens/form.html", {"form": form, "token": token}, status=status)
+def _form_page(request: HtmxHttpRequest, form: TokenForm, token: Token | None) -> HttpResponse:
+    return render(request, "tokens/form.html", {"form": form, "token": token})
 
 
+@staff_required
+@require_http_methods(["GET", "POST"])
+def token_add(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _form_page(request, TokenForm.for_page(), None)
+    form = TokenForm.for_page(request.POST)
+    if not form.is_valid():
+        return _form_page(request, form, None)
+    token, key = services.token_create(**form.cleaned_data, actor=actor_from_request(request))
+    # Redirect, so a reload never creates a second token; the next GET shows the key once.
+    keep_for_one_view(request, _created_slot(token.pk), {"key": key})
+    return redirect("tokens:created", pk=token.pk)
+
+
+@staff_required
 @require_GET
-@staff_required
-def token_new(request: HttpRequest) -> HttpResponse:
-    return _form_page(request, TokenForm(), None)
-
-
-@require_POST
-@staff_required
 @never_cache
-def token_create(request: HttpRequest) -> HttpResponse:
-    form = TokenForm(request.POST)
-    if form.is_valid():
-        try:
-            token, key = services.token_create(
-                **form.service_data(only_changed=False), actor=actor_from_request(request)
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            # Rendered straight into this response: never stored in the session or messages.
-            return render(
-                request,
-                "tokens/created.html",
-                {"token": token, "key": key, "base_url": public_base_url(request)},
-            )
-    return _form_page(request, form, None)
-
-
-@require_GET
-@staff_required
-def token_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def token_created(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(Token, pk=pk)
-    return _form_page(request, TokenForm(token=token), token)
-
-
-@require_POST
-@staff_required
-def token_update(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(Token, pk=pk)
-    form = TokenForm(request.POST, token=token)
-    if form.is_valid():
-        changes = form.service_data(only_changed=True)
-        try:
-            if changes:
-                services.token_update(
-                    token=token, changes=changes, actor=actor_from_request(request)
-                )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-            token.refresh_from_db()
-        else:
-            messages.success(request, _("Token “%(name)s” saved.") % {"name": token.name})
-            return redirect("tokens:list")
-    return _form_page(request, form, token)
-
-
-def _row(request: HttpRequest, token: Token, error: str = "") -> HttpResponse:
-    return render(request, "tokens/_row.html", {"token": token, "row_error": error})
-
-
-@require_POST
-@staff_required
-def token_set_status(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(Token, pk=pk)
-    error = ""
-    try:
-        services.token_update(
-            token=token,
-            changes={"status": request.POST.get("status", "")},
-            actor=actor_from_request(request),
+    kept = take_kept_value(request, _created_slot(token.pk))
+    if kept is None:
+        messages.info(
+            request,
+            _("The key of “%(name)s” was shown once and cannot be shown again.")
+            % {"name": token.name},
         )
-    except ValidationError as exc:
-        token.refresh_from_db()
-        error = " ".join(msg for msgs in exc.message_dict.values() for msg in msgs)
-    if _is_fragment_request(request):
-        return _row(request, token, error)
+        return redirect("tokens:list")
+    context = {"token": token, "key": kept["key"], "base_url": public_base_url(request)}
+    return render(request, "tokens/created.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def token_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(Token, pk=pk)
+    if request.method != "POST":
+        return _form_page(request, TokenForm.for_page(token=token), token)
+    form = TokenForm.for_page(request.POST, token=token)
+    if not form.is_valid():
+        return _form_page(request, form, token)
+    changes = form.changed_values()
+    if changes:
+        services.token_update(token=token, changes=changes, actor=actor_from_request(request))
+    messages.success(request, _("Token “%(name)s” saved.") % {"name": token.name})
+    return redirect("tokens:list")
+
+
+@staff_required
+@require_POST
+def token_set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(Token, pk=pk)
+    form = TokenForm.from_json({"status": request.POST.get("status", "")}, partial=True)
+    error = ""
+    if form.is_valid():
+        services.token_update(
+            token=token, changes=form.cleaned_data, actor=actor_from_request(request)
+        )
+    else:
+        error = " ".join(str(message) for message in form.errors["status"])
+    if is_fragment_request(request):
+        return render(request, "tokens/_row.html", {"token": token, "row_error": error})
     if error:
         messages.error(request, error)
     elif token.status == TokenStatus.ENABLED:
@@ -186,82 +168,17 @@ def token_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tokens:list")
 
 
-@require_GET
 @staff_required
-def token_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def token_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """GET: the no-JavaScript confirmation page (htmx asks with hx-confirm). POST: delete."""
     token = get_object_or_404(Token, pk=pk)
-    return render(request, "tokens/confirm_delete.html", {"token": token})
-
-
-@require_POST
-@staff_required
-def token_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(Token, pk=pk)
+    if request.method != "POST":
+        return render(request, "tokens/confirm_delete.html", {"token": token})
     name = token.name
     services.token_delete(token=token, actor=actor_from_request(request))
-    if _is_fragment_request(request):
+    if is_fragment_request(request):
         # The row's hx-swap removes it; the table listens for the event to refresh its counts.
         return trigger_client_event(HttpResponse(""), CHANGED_EVENT)
     messages.success(request, _("Token “%(name)s” deleted.") % {"name": name})
     return redirect("tokens:list")
-
-
-def _admin_keys_page(
-    request: HttpRequest, form: AdminKeyForm, *, status: int = 200
-) -> HttpResponse:
-    return render(
-        request,
-        "tokens/admin_keys.html",
-        {"form": form, "admin_keys": AdminKey.objects.all()},
-        status=status,
-    )
-
-
-@require_GET
-@staff_required
-def admin_key_list(request: HttpRequest) -> HttpResponse:
-    return _admin_keys_page(request, AdminKeyForm())
-
-
-@require_POST
-@staff_required
-@never_cache
-def admin_key_create(request: HttpRequest) -> HttpResponse:
-    form = AdminKeyForm(request.POST)
-    if form.is_valid():
-        try:
-            admin_key, key = services.admin_key_create(
-                name=form.cleaned_data["name"], actor=actor_from_request(request)
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            return render(
-                request,
-                "tokens/admin_key_created.html",
-                {
-                    "admin_key": admin_key,
-                    "key": key,
-                    "example_url": request.build_absolute_uri(reverse("api:channels")),
-                },
-            )
-    return _admin_keys_page(request, form)
-
-
-@require_GET
-@staff_required
-def admin_key_revoke_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    admin_key = get_object_or_404(AdminKey, pk=pk)
-    return render(request, "tokens/confirm_revoke.html", {"admin_key": admin_key})
-
-
-@require_POST
-@staff_required
-def admin_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    admin_key = get_object_or_404(AdminKey, pk=pk)
-    name = admin_key.name
-    services.admin_key_revoke(admin_key=admin_key, actor=actor_from_request(request))
-    if _is_fragment_request(request):
-        return HttpResponse("")
-    messages.success(request, _("Admin API key “%(name)s” revoked.") % {"name": name})
-    return redirect("tokens:admin_keys")

@@ -1,4 +1,9 @@
-"""The /v1 relay as a plain ASGI app: authenticate, route, forward, stream back."""
+"""The /v1 relay as a plain ASGI app: authenticate, route, forward, stream back.
+
+A request's way through: the path and loop checks (paths.py, hops.py), the token check
+(token_check.py), the channels that serve the model (routing.py, from the table cache.py keeps
+current), then forward.py tries them in turn and answers (stream_relay.py for streams).
+"""
 
 from __future__ import annotations
 
@@ -6,40 +11,32 @@ import asyncio
 import logging
 import random
 import re
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.db import DatabaseError
 
-from core.errors import error_body
+from core.errors import ApiError
 from core.http_clients import close_clients
-from gateway.relay.auth import TokenRecord, bearer_key
-from gateway.relay.bodies import BodyError, parse_body
-from gateway.relay.cache import RedisVersionReader, RelayCache
+from gateway.relay.bodies import parse_body
+from gateway.relay.cache import RelayCache
+from gateway.relay.forward import Forward, Limits, forward
 from gateway.relay.hops import incoming_hops
-from gateway.relay.paths import InvalidPath, RelayPath, check_query, relay_path
-from gateway.relay.proxy import Forward, Limits, Send, UpstreamFailed, forward
+from gateway.relay.paths import RelayPath, check_query, relay_path
 from gateway.relay.recheck import RefusalRechecks
+from gateway.relay.responses import Send, send_error, send_json
 from gateway.relay.routing import iter_attempts
 from gateway.relay.slots import ChannelSlots
+from gateway.relay.token_check import TokenRecord, bearer_key
+from gateway.relay.version import RedisVersionReader
 
 log = logging.getLogger(__name__)
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Model ids are listed with this creation time: the gateway has no better one to give.
 MODELS_CREATED = 1700000000
-
-
-class RelayError(Exception):
-    def __init__(self, status: int, message: str, *, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.param = param
 
 
 class ClientGone(Exception):
@@ -88,26 +85,24 @@ class RelayApp:
 
         try:
             await self._handle(scope, receive, tracked_send, request_id)
-        except RelayError as exc:
-            await _send_error(send, exc.status, exc.code, str(exc), request_id, exc.param)
+        except ApiError as exc:
+            await send_error(send, exc, request_id)
         except ClientGone:
             log.info("client went away while sending its request (request %s)", request_id)
         except DatabaseError:
             log.exception("relay could not read the database (request %s)", request_id)
             if not responded:
-                await _send_error(
-                    send,
+                unavailable = ApiError(
                     503,
-                    "gateway_unavailable",
                     "The gateway cannot reach its database; try again shortly.",
-                    request_id,
+                    code="gateway_unavailable",
                 )
+                await send_error(send, unavailable, request_id)
         except Exception:
             log.exception("relay failed (request %s)", request_id)
             if not responded:
-                await _send_error(
-                    send, 500, "internal_error", "The gateway failed; see its log.", request_id
-                )
+                failed = ApiError(500, "The gateway failed; see its log.", code="internal_error")
+                await send_error(send, failed, request_id)
 
     async def _handle(
         self, scope: dict[str, Any], receive: Any, send: Any, request_id: str
@@ -117,36 +112,38 @@ class RelayApp:
         path = _checked_path(scope)
         hops = incoming_hops(headers)
         if hops >= self.max_hops:
-            raise RelayError(
+            raise ApiError(
                 508,
                 f"This request has passed through {hops} gateways already; a channel probably "
                 "leads back to a gateway (a loop).",
                 code="loop_detected",
             )
         await self.cache.ensure_fresh()
-        token = await self._authenticate(scope, headers)
+        # The server has already replaced the peer by X-Forwarded-For's client when the peer is
+        # a proxy named in TOLLGATE_TRUSTED_PROXIES (none by default), and only then.
+        client = scope.get("client")
+        token = await self.cache.tokens.authenticate(
+            bearer_key(headers), client[0] if client else None
+        )
         method = scope["method"]
 
         if path.is_models:
             if method != "GET":
-                raise RelayError(405, f"{method} is not allowed here.", code="method_not_allowed")
+                raise ApiError(405, f"{method} is not allowed here.", code="method_not_allowed")
             await self._models(token, path, send, request_id)
             return
         if method != "POST" or path.upstream is None:
-            raise RelayError(404, f"Invalid URL ({method} /v1{path.text}).", code="unknown_url")
+            raise ApiError(404, f"Invalid URL ({method} /v1{path.text}).", code="unknown_url")
 
         body = await _read_body(receive, settings.MAX_REQUEST_BYTES)
-        try:
-            parsed = parse_body(_header(headers, b"content-type"), body)
-        except BodyError as exc:
-            raise RelayError(400, str(exc), code=exc.code, param=exc.param) from None
+        parsed = parse_body(_header(headers, b"content-type"), body)
         if not parsed.model:
-            raise RelayError(
+            raise ApiError(
                 400, "You must provide a model parameter.", code="missing_model", param="model"
             )
         model = parsed.model
         if not token.may_use(model):
-            raise RelayError(
+            raise ApiError(
                 403,
                 f"This token may not use the model `{model}`.",
                 code="model_not_allowed",
@@ -155,19 +152,19 @@ class RelayApp:
         tiers = self.cache.table.candidates(token.group, model)
         if not tiers:
             if (token.group, model) in self.cache.table.unavailable:
-                raise RelayError(
+                raise ApiError(
                     503,
                     f"No channel for `{model}` in group `{token.group}` is available right now.",
                     code="no_available_channel",
                 )
-            raise RelayError(
+            raise ApiError(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
                 code="model_not_found",
                 param="model",
             )
         routes = iter_attempts(tiers, self.rng)
-        self.cache.note_used(token.id)
+        self.cache.last_used.note(token.id)
         request = Forward(
             method=method,
             path=path.upstream,
@@ -183,32 +180,6 @@ class RelayApp:
             lambda send: forward(request, routes, send, self.limits), send, receive, request_id
         )
 
-    async def _authenticate(
-        self, scope: dict[str, Any], headers: list[tuple[bytes, bytes]]
-    ) -> TokenRecord:
-        key = bearer_key(headers)
-        if key is None:
-            raise RelayError(
-                401,
-                "Missing API key: send it as `Authorization: Bearer <token>`.",
-                code="invalid_api_key",
-            )
-        token = await self.cache.token(key)
-        if token is None:
-            raise RelayError(401, "Invalid API key.", code="invalid_api_key")
-        if not token.enabled:
-            raise RelayError(401, "This API key is disabled.", code="token_disabled")
-        if token.expires_at is not None and token.expires_at <= time.time():
-            raise RelayError(401, "This API key has expired.", code="token_expired")
-        # The server has already replaced the peer by X-Forwarded-For's client when the peer is
-        # a proxy named in TOLLGATE_TRUSTED_PROXIES (none by default), and only then.
-        client = scope.get("client")
-        if not token.admits(client[0] if client else None):
-            raise RelayError(
-                403, "This API key may not be used from your address.", code="ip_not_allowed"
-            )
-        return token
-
     async def _models(
         self, token: TokenRecord, path: RelayPath, send: Any, request_id: str
     ) -> None:
@@ -217,21 +188,21 @@ class RelayApp:
             for name in self.cache.table.models_by_group.get(token.group, ())
             if token.may_use(name)
         ]
-        self.cache.note_used(token.id)
+        self.cache.last_used.note(token.id)
         if len(path.segments) > 1:
             # A model id may hold slashes (`org/model`), sent plain or as %2F.
             wanted = "/".join(path.segments[1:])
             if wanted not in names:
-                raise RelayError(
+                raise ApiError(
                     404,
                     f"The model `{wanted}` does not exist or you do not have access to it.",
                     code="model_not_found",
                     param="model",
                 )
-            await _send_json(send, 200, _model_entry(wanted), request_id)
+            await send_json(send, 200, _model_entry(wanted), request_id)
             return
         listing = {"object": "list", "data": [_model_entry(name) for name in names]}
-        await _send_json(send, 200, listing, request_id)
+        await send_json(send, 200, listing, request_id)
 
     async def health(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """200 when the relay can read its channels (so the database answers), else 503."""
@@ -239,9 +210,9 @@ class RelayApp:
             await self.cache.check_now()
         except Exception:
             log.exception("health check failed")
-            await _send_json(send, 503, {"status": "unavailable"}, _request_id(scope["headers"]))
+            await send_json(send, 503, {"status": "unavailable"}, _request_id(scope["headers"]))
             return
-        await _send_json(send, 200, {"status": "ok"}, _request_id(scope["headers"]))
+        await send_json(send, 200, {"status": "ok"}, _request_id(scope["headers"]))
 
     async def lifespan(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         while True:
@@ -291,8 +262,6 @@ async def _until_disconnect(
     if task.cancelled():
         return
     exception = task.exception()
-    if isinstance(exception, UpstreamFailed):
-        raise RelayError(exception.status, str(exception), code=exception.code)
     if exception is not None:
         raise exception
 
@@ -312,7 +281,7 @@ async def _read_body(receive: Any, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RelayError(
+            raise ApiError(
                 413, f"The request body is larger than {limit} bytes.", code="request_too_large"
             )
         chunks.append(chunk)
@@ -321,11 +290,8 @@ async def _read_body(receive: Any, limit: int) -> bytes:
 
 
 def _checked_path(scope: dict[str, Any]) -> RelayPath:
-    try:
-        path = relay_path(scope.get("raw_path"), scope["path"])
-        check_query(scope.get("query_string", b""))
-    except InvalidPath as exc:
-        raise RelayError(400, str(exc), code="invalid_path") from None
+    path = relay_path(scope.get("raw_path"), scope["path"])
+    check_query(scope.get("query_string", b""))
     return path
 
 
@@ -343,28 +309,3 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
 
 def _model_entry(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": MODELS_CREATED, "owned_by": "tollgate"}
-
-
-async def _send_json(send: Any, status: int, payload: Any, request_id: str) -> None:
-    await _send_body(send, status, orjson.dumps(payload), request_id)
-
-
-async def _send_error(
-    send: Any, status: int, code: str, message: str, request_id: str, param: str | None = None
-) -> None:
-    await _send_body(send, status, error_body(status, message, code=code, param=param), request_id)
-
-
-async def _send_body(send: Any, status: int, body: bytes, request_id: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -14,19 +14,14 @@ from urllib.parse import unquote_to_bytes
 
 import orjson
 
-
-class BodyError(ValueError):
-    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.param = param
+from core.errors import ApiError
 
 
 @dataclass(slots=True)
 class ParsedBody:
     model: str | None
     # For JSON bodies, the decoded object (re-encoded only if the model is renamed).
-    payload: dict | None = None
+    payload: dict[str, Any] | None = None
     # For multipart bodies, where the model's value sits: body[start:end].
     model_span: tuple[int, int] | None = None
 
@@ -52,7 +47,8 @@ def parse_body(content_type: bytes, body: bytes) -> ParsedBody:
         return _parse_multipart(content_type, body)
     if not body:
         return ParsedBody(model=None)
-    raise BodyError(
+    raise ApiError(
+        400,
         "Send the request body as application/json or multipart/form-data.",
         code="unsupported_content_type",
     )
@@ -66,15 +62,18 @@ def _parse_json(body: bytes) -> ParsedBody:
         # library accepts (and refuses nesting deeper than 1024, which it may not).
         payload = _stdlib_loads(body)
     if not isinstance(payload, dict):
-        raise BodyError("The request body must be a JSON object.", code="invalid_json")
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     # Cheap byte checks first: only a body that could name its model twice is parsed again.
     if (body.count(b'"model"') > 1 or _ESCAPED_MODEL_HINT in body) and _names_model_twice(body):
-        raise BodyError(
-            "The request body names `model` more than once.", code="duplicate_model", param="model"
+        raise ApiError(
+            400,
+            "The request body names `model` more than once.",
+            code="duplicate_model",
+            param="model",
         )
     model = payload.get("model")
     if model is not None and not isinstance(model, str):
-        raise BodyError("`model` must be a string.", code="invalid_model", param="model")
+        raise ApiError(400, "`model` must be a string.", code="invalid_model", param="model")
     if model is not None:
         _check_model_name(model)
     return ParsedBody(model=model, payload=payload)
@@ -86,9 +85,9 @@ def _stdlib_loads(body: bytes, **options: Any) -> Any:
         # neither orjson nor the byte checks above read, nor every upstream.
         return json.loads(body.decode("utf-8"), **options)
     except RecursionError:
-        raise BodyError("The request body is nested too deeply.", code="invalid_json") from None
+        raise ApiError(400, "The request body is nested too deeply.", code="invalid_json") from None
     except ValueError:
-        raise BodyError("The request body is not valid JSON.", code="invalid_json") from None
+        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
 
 
 def _names_model_twice(body: bytes) -> bool:
@@ -106,13 +105,15 @@ def _names_model_twice(body: bytes) -> bool:
 
 def _check_model_name(model: str) -> None:
     if len(model) > MAX_MODEL_LENGTH:
-        raise BodyError(
+        raise ApiError(
+            400,
             f"`model` is longer than {MAX_MODEL_LENGTH} characters.",
             code="invalid_model",
             param="model",
         )
     if _BAD_MODEL_CHARS.search(model):
-        raise BodyError(
+        raise ApiError(
+            400,
             "`model` holds a control character or an unpaired surrogate.",
             code="invalid_model",
             param="model",
@@ -122,7 +123,9 @@ def _check_model_name(model: str) -> None:
 def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
     boundaries = _BOUNDARY.findall(content_type)
     if len(boundaries) != 1 or not (boundaries[0][0] or boundaries[0][1]):
-        raise BodyError("The multipart body needs exactly one boundary.", code="invalid_multipart")
+        raise ApiError(
+            400, "The multipart body needs exactly one boundary.", code="invalid_multipart"
+        )
     delimiter = b"--" + (boundaries[0][0] or boundaries[0][1])
     model_spans: list[tuple[int, int]] = []
     separators = 0
@@ -134,23 +137,23 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
         headers_start = start + len(delimiter)
         if body[headers_start : headers_start + 2] == b"--":
             if body.find(delimiter, headers_start) >= 0:
-                raise BodyError(
-                    "The multipart body has parts after its end.", code="invalid_multipart"
+                raise ApiError(
+                    400, "The multipart body has parts after its end.", code="invalid_multipart"
                 )
             break
         headers_end = body.find(b"\r\n\r\n", headers_start)
         if headers_end < 0:
-            raise BodyError("The multipart body is cut short.", code="invalid_multipart")
+            raise ApiError(400, "The multipart body is cut short.", code="invalid_multipart")
         value_start = headers_end + 4
         value_end = body.find(b"\r\n" + delimiter, value_start)
         if value_end < 0:
-            raise BodyError("The multipart body is cut short.", code="invalid_multipart")
+            raise ApiError(400, "The multipart body is cut short.", code="invalid_multipart")
         separators += 1
         part_headers = body[headers_start:headers_end]
         if delimiter in part_headers or _has_bare_newline(part_headers):
             # Read differently by lenient parsers: one part's headers could hide another.
-            raise BodyError(
-                "The multipart body has malformed part headers.", code="invalid_multipart"
+            raise ApiError(
+                400, "The multipart body has malformed part headers.", code="invalid_multipart"
             )
         if _names_model(part_headers):
             model_spans.append((value_start, value_end))
@@ -159,19 +162,24 @@ def _parse_multipart(content_type: bytes, body: bytes) -> ParsedBody:
     first = body.find(delimiter)
     expected = separators + (1 if first > 0 and body[first - 1] == 0x0A else 0)
     if body.count(b"\n" + delimiter) != expected:
-        raise BodyError("The multipart body has malformed line endings.", code="invalid_multipart")
+        raise ApiError(
+            400, "The multipart body has malformed line endings.", code="invalid_multipart"
+        )
     if not model_spans:
         return ParsedBody(model=None)
     if len(model_spans) > 1:
-        raise BodyError(
-            "The request body names `model` more than once.", code="duplicate_model", param="model"
+        raise ApiError(
+            400,
+            "The request body names `model` more than once.",
+            code="duplicate_model",
+            param="model",
         )
     value_start, value_end = model_spans[0]
     try:
         model = body[value_start:value_end].decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise BodyError(
-            "`model` is not valid UTF-8.", code="invalid_model", param="model"
+        raise ApiError(
+            400, "`model` is not valid UTF-8.", code="invalid_model", param="model"
         ) from None
     _check_model_name(model)
     return ParsedBody(model=model, model_span=(value_start, value_end))
@@ -218,8 +226,8 @@ def _splice_json_model(body: bytes, old: str, new: str) -> bytes | None:
             spans.append((key.end() - 1, end.end()))
     if len(spans) != 1:
         return None
-    start, end = spans[0]
-    return body[:start] + json.dumps(new, ensure_ascii=False).encode() + body[end:]
+    first, last = spans[0]
+    return body[:first] + json.dumps(new, ensure_ascii=False).encode() + body[last:]
 
 
 def with_model(body: bytes, parsed: ParsedBody, model: str) -> bytes:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
+from core.errors import ApiError
+
 # RFC 3986 pchar, as the OpenAI SDK quotes a path parameter.
 _RAW_SEGMENT = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
 # What a forwarded segment may hold once decoded. No `;` (Tomcat-style `..;` tricks), `%`
@@ -28,8 +30,8 @@ _QUERY = re.compile(rb"[!\"$-~]*")
 _CACHE_LIMIT = 512
 
 
-class InvalidPath(ValueError):
-    pass
+def invalid_path(message: str) -> ApiError:
+    return ApiError(400, message, code="invalid_path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ _cache: dict[bytes, RelayPath] = {}
 
 
 def relay_path(raw_path: bytes | None, decoded_path: str) -> RelayPath:
-    """The validated path after /v1; raises InvalidPath for anything ambiguous."""
+    """The validated path after /v1; raises ApiError (400 `invalid_path`) if at all ambiguous."""
     raw = raw_path if raw_path is not None else quote(decoded_path, safe="/").encode()
     path = _cache.get(raw)
     if path is None:
@@ -63,42 +65,42 @@ def relay_path(raw_path: bytes | None, decoded_path: str) -> RelayPath:
     expected = ("/v1" + path.text,) if path.segments else ("/v1", "/v1/")
     if decoded_path not in expected:
         # The server decoded the path differently from us: refuse rather than guess.
-        raise InvalidPath("The request path is malformed.")
+        raise invalid_path("The request path is malformed.")
     return path
 
 
 def check_query(query: bytes) -> None:
     if query and not _QUERY.fullmatch(query):
-        raise InvalidPath("The query string holds characters that are not allowed.")
+        raise invalid_path("The query string holds characters that are not allowed.")
 
 
 def _parse(raw: bytes) -> RelayPath:
     if raw in (b"/v1", b"/v1/"):
         return RelayPath(segments=(), upstream=None)
     if not raw.startswith(b"/v1/"):
-        raise InvalidPath("The request path must start with /v1/ as plain text.")
+        raise invalid_path("The request path must start with /v1/ as plain text.")
     raw_segments = raw[4:].split(b"/")
     # GET /v1/models/{id} is answered here, never forwarded: its id may hold more.
     local_models = raw_segments[0] == b"models"
     segments = []
     for index, raw_segment in enumerate(raw_segments):
         if not raw_segment:
-            raise InvalidPath("The request path has an empty segment (`//` or a trailing `/`).")
+            raise invalid_path("The request path has an empty segment (`//` or a trailing `/`).")
         if not _RAW_SEGMENT.fullmatch(raw_segment):
-            raise InvalidPath("The request path holds characters that are not allowed.")
+            raise invalid_path("The request path holds characters that are not allowed.")
         segment = _decode(raw_segment)
         if _ALL_DOTS.fullmatch(segment):
-            raise InvalidPath("The request path has a dot segment (`.` or `..`).")
+            raise invalid_path("The request path has a dot segment (`.` or `..`).")
         if _UNSAFE.search(segment):
-            raise InvalidPath("The request path holds a control character or a backslash.")
+            raise invalid_path("The request path holds a control character or a backslash.")
         if "%" in segment:
-            raise InvalidPath("The request path holds an encoded percent sign.")
+            raise invalid_path("The request path holds an encoded percent sign.")
         if "/" in segment and not (local_models and index > 0):
-            raise InvalidPath("The request path holds an encoded slash.")
+            raise invalid_path("The request path holds an encoded slash.")
         segments.append(segment)
     forwardable = all(_FORWARDABLE.fullmatch(segment) for segment in segments)
     if not forwardable and not local_models:
-        raise InvalidPath("The request path holds characters that are not allowed.")
+        raise invalid_path("The request path holds characters that are not allowed.")
     upstream = "/" + "/".join(segments) if forwardable else None
     return RelayPath(segments=tuple(segments), upstream=upstream)
 
@@ -109,4 +111,4 @@ def _decode(raw_segment: bytes) -> str:
     try:
         return unquote_to_bytes(raw_segment).decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidPath("The request path is not valid UTF-8.") from None
+        raise invalid_path("The request path is not valid UTF-8.") from None

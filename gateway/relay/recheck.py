@@ -14,16 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels_admin.probe import recheck_refused_channel
+
 log = logging.getLogger(__name__)
 
 Check = Callable[[int], Awaitable[Any]]
-
-
-async def _channel_test(channel_id: int) -> Any:
-    # Imported late: the channel test lives with the channel app, above the relay's pieces.
-    from channels_admin.testing import recheck_refused_channel
-
-    return await recheck_refused_channel(channel_id)
 
 
 class RefusalRechecks:
@@ -37,7 +32,8 @@ class RefusalRechecks:
     ) -> None:
         self.enabled = enabled
         self.interval = interval
-        self._check = check or _channel_test
+        # The channel test itself (channels_admin/probe.py), unless a test passes its own.
+        self._check = check or recheck_refused_channel
         self._clock = clock
         self._running: dict[int, asyncio.Task[None]] = {}
         self._started_at: dict[int, float] = {}

@@ -1,7 +1,8 @@
 """Which channels may answer a request, and the weighted pick among them.
 
-Everything here is pure: the table is built from plain rows, and the pick takes the random
-generator as an argument so tests can seed it.
+Everything here is pure: the table is built from plain rows (table.py loads them), and the
+pick takes the random generator as an argument so tests can seed it. Which names a channel
+serves, and which name goes upstream, are the channel app's rules (channels_admin/selectors.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+
+from channels_admin.selectors import models_served
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +27,6 @@ class Route:
     weight: int
     priority: int
     model_mapping: Mapping[str, str] = field(default_factory=dict)
-
-    def upstream_model(self, requested: str) -> str:
-        return self.model_mapping.get(requested, requested)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ def build_routing_table(rows: Iterable[ChannelRow]) -> RoutingTable:
     by_pair: dict[tuple[str, str], list[Route]] = defaultdict(list)
     disabled_pairs: set[tuple[str, str]] = set()
     for row in rows:
-        served = dict.fromkeys([*row.models, *row.route.model_mapping])
+        served = models_served(row.models, row.route.model_mapping)
         for group in row.groups:
             for model in served:
                 if row.enabled:

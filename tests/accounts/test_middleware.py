@@ -18,8 +18,8 @@ ADMIN_PAGES = [
     "/channels/",
     "/channels/add/",
     "/tokens/",
-    "/tokens/new/",
-    "/tokens/admin-keys/",
+    "/tokens/add/",
+    "/admin-keys/",
     "/audit/",
     "/account/security/",
     "/account/security/setup/",
@@ -39,7 +39,7 @@ def test_every_admin_page_waits_for_the_code(half_signed_in: Client, path: str) 
 
 
 def test_a_post_waits_for_the_code_too(half_signed_in: Client) -> None:
-    response = half_signed_in.post("/tokens/create/", {"name": "sneaky"})
+    response = half_signed_in.post("/tokens/add/", {"name": "sneaky"})
     _assert_sent_to_verify(response, None)
     assert not Token.objects.exists()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from core.crypto import keyed_hash
 from tests.api.helpers import error_of
-from tokens.models import AdminKey
+from tokens.models import ADMIN_KEY_PREFIX_LENGTH, AdminKey
 from tokens.services import admin_key_create, admin_key_revoke, token_create
 
 pytestmark = pytest.mark.django_db
@@ -74,10 +75,21 @@ def test_it_rejects_other_authorization_headers(client: Client, header: str) -> 
     assert error_of(response)["type"] == "authentication_error"
 
 
-def test_it_rejects_a_downstream_token_as_admin_key(client: Client) -> None:
+def test_a_downstream_token_is_not_an_admin_key(client: Client, admin_key: str) -> None:
     _, token_key = token_create(name="user")
+    # The worst case: an admin-key row that holds this very key's hash and prefix (as if the
+    # secret had been stored in both tables). Only the key's kind may decide.
+    AdminKey.objects.create(
+        name="shadow", prefix=token_key[:ADMIN_KEY_PREFIX_LENGTH], key_hash=keyed_hash(token_key)
+    )
+    assert (
+        client.get("/api/tokens", headers={"Authorization": f"Bearer {admin_key}"}).status_code
+        == 200
+    )
+
     response = client.get("/api/tokens", headers={"Authorization": f"Bearer {token_key}"})
     assert response.status_code == 401
+    assert error_of(response)["code"] == "invalid_api_key"
     assert token_key not in response.content.decode()
 
 

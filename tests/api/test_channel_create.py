@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from channels_admin import services
 from channels_admin.models import Channel
 from tests.api.conftest import CHANNEL_KEY
 from tests.api.helpers import db_snapshot, error_of
@@ -189,3 +190,16 @@ def test_it_rejects_a_body_over_the_upload_limit(api: Client, settings: Any) -> 
     assert response.status_code == 413
     assert error_of(response)["code"] == "request_too_large"
     assert not Channel.objects.exists()
+
+
+def test_it_encrypts_the_key_once(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    encrypted: list[str] = []
+    real = services.encrypt_secret
+
+    def counted(plaintext: str) -> str:
+        encrypted.append(plaintext)
+        return real(plaintext)
+
+    monkeypatch.setattr(services, "encrypt_secret", counted)
+    assert post(api, MINIMAL).status_code == 201
+    assert encrypted == [CHANNEL_KEY]

@@ -75,9 +75,20 @@ def test_deleting_is_logged(api: Client, caller: str) -> None:
 
 
 def test_a_refused_request_is_not_logged(api: Client, caller: str) -> None:
-    api.post(
+    response = api.post(
         "/api/tokens",
         data={"name": "Bot", "expires_at": "9999-12-31T23:59:59-12:00"},
         content_type="application/json",
     )
+    assert response.status_code == 400
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_refused_change_is_not_logged(api: Client, caller: str) -> None:
+    token, _ = token_create(name="Bot")
+    AuditEvent.objects.all().delete()
+    response = api.patch(
+        f"/api/tokens/{token.pk}", data={"name": "\x00"}, content_type="application/json"
+    )
+    assert response.status_code == 400
     assert not AuditEvent.objects.exists()

@@ -137,10 +137,10 @@ def test_paging_keeps_the_filters(staff_client: Client, record: Record) -> None:
     assert _rows(first)[0] == "ch-51" and len(_rows(first)) == 50
     body = first.content.decode()
     assert "Page 1 of 2" in body
-    before_next = body.split(">Next</a>", 1)[0]
-    href = before_next.rsplit('<a href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    href = body.split('<a rel="next" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert urlsplit(href).path == URL
     assert parse_qs(urlsplit(href).query) == {"action": ["tested"], "p": ["2"]}
-    second = staff_client.get(URL + href)
+    second = staff_client.get(href)
     assert _rows(second) == ["ch-01", "ch-00"]
     assert "Page 2 of 2" in second.content.decode()
 
@@ -204,3 +204,26 @@ def test_it_speaks_chinese(staff_client: Client, record: Record) -> None:
     body = staff_client.get(URL).content.decode()
     assert "<h1>审计日志</h1>" in body
     assert 'data-action="two_factor_enabled">开启两步验证<' in body
+
+
+def test_anonymous_visitors_go_to_the_login_page_whatever_the_method(db: None) -> None:
+    assert_login_redirect(Client().post(URL), URL)
+
+
+def test_htmx_gets_the_tidy_address_to_show(staff_client: Client) -> None:
+    response = staff_client.get(URL + "?q=&actor=&action=deleted&since=&p=1", headers=HTMX)
+    assert response["HX-Push-Url"] == URL + "?action=deleted"
+
+
+def test_times_are_relative_with_the_exact_time_on_hover(
+    staff_client: Client, record: Record
+) -> None:
+    record(at=T0)
+    body = staff_client.get(URL).content.decode()
+    assert f'<time datetime="{T0.isoformat()}" title="{T0:%Y-%m-%d %H:%M:%S} UTC">' in body
+    assert " ago</time>" in body
+
+
+def test_the_filter_button_speaks_chinese(staff_client: Client) -> None:
+    body = staff_client.get(URL, headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert '<button type="submit" class="button">筛选</button>' in body

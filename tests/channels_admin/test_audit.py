@@ -15,8 +15,8 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from channels_admin.models import Channel, ChannelStatus
+from channels_admin.probe import recheck_refused_channel
 from channels_admin.services import channel_auto_disable, channel_update
-from channels_admin.testing import recheck_refused_channel
 from tests.channels_admin.conftest import SECRET_KEY
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.pages import HTMX

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.test import Client
 
 from audit.models import AuditEvent
+from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
-from channels_admin.validation import MAX_BASE_URL_LENGTH, clean_channel_data
+from channels_admin.validation import MAX_BASE_URL_LENGTH
 from tests.channels_admin.conftest import SECRET_KEY
 
 REFUSED = [
@@ -29,10 +29,13 @@ REFUSED = [
 ]
 
 
+VALID = {"name": "A", "key": SECRET_KEY, "models": ["m"]}
+
+
 def errors_of(base_url: str) -> list[str]:
-    with pytest.raises(ValidationError) as info:
-        clean_channel_data({"base_url": base_url}, partial=True)
-    errors = info.value.message_dict
+    form = ChannelForm.from_json({**VALID, "base_url": base_url}, partial=False)
+    assert not form.is_valid()
+    errors = form.validation_error().message_dict
     assert list(errors) == ["base_url"]
     return errors["base_url"]
 
@@ -54,8 +57,9 @@ def test_it_refuses_what_is_not_a_plain_base_url(base_url: str, words: str) -> N
     ],
 )
 def test_plain_base_urls_pass(base_url: str) -> None:
-    cleaned = clean_channel_data({"base_url": base_url}, partial=True)
-    assert cleaned == {"base_url": base_url.rstrip("/")}
+    form = ChannelForm.from_json({**VALID, "base_url": base_url}, partial=False)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["base_url"] == base_url.rstrip("/")
 
 
 def _form(**overrides: Any) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.test import Client
 
+from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
-from channels_admin.services import channel_create, channel_update
+from channels_admin.services import channel_create
 from channels_admin.validation import (
     MAX_GROUP_NAME_LENGTH,
     MAX_GROUPS,
@@ -37,11 +37,17 @@ VALID: dict[str, Any] = {
 
 
 def refused(**fields: Any) -> dict[str, list[str]]:
-    """Create with `fields`; returns the errors, after checking nothing was stored."""
-    with pytest.raises(ValidationError) as info:
-        channel_create(**{**VALID, **fields})
-    assert not Channel.objects.exists()
-    return info.value.message_dict
+    """The form's errors for a new channel with `fields`."""
+    form = ChannelForm.from_json({**VALID, **fields}, partial=False)
+    assert not form.is_valid()
+    return form.validation_error().message_dict
+
+
+def save(**fields: Any) -> Channel:
+    """A new channel with `fields`, through the form as every surface does."""
+    form = ChannelForm.from_json({**VALID, **fields}, partial=False)
+    assert form.is_valid(), form.errors
+    return channel_create(**form.cleaned_data)
 
 
 def chain(length: int) -> dict[str, str]:
@@ -53,7 +59,7 @@ def chain(length: int) -> dict[str, str]:
 
 def test_the_most_models_allowed_are_saved() -> None:
     models = [f"model-{index}" for index in range(MAX_MODELS)]
-    channel = channel_create(**{**VALID, "models": models})
+    channel = save(models=models)
     assert Channel.objects.get(pk=channel.pk).model_names == models
 
 
@@ -64,12 +70,12 @@ def test_thirty_thousand_models_are_refused_plainly() -> None:
 
 def test_repeats_do_not_count_against_the_cap() -> None:
     models = [f"model-{index % 10}" for index in range(30_000)]
-    channel = channel_create(**{**VALID, "models": models})
+    channel = save(models=models)
     assert channel.model_names == [f"model-{index}" for index in range(10)]
 
 
 def test_a_model_name_has_a_length_cap() -> None:
-    channel_create(**{**VALID, "models": ["m" * MAX_MODEL_NAME_LENGTH]})
+    save(models=["m" * MAX_MODEL_NAME_LENGTH])
     Channel.objects.all().delete()
     [message] = refused(models=["ok", "m" * (MAX_MODEL_NAME_LENGTH + 1)])["models"]
     assert f"is longer than {MAX_MODEL_NAME_LENGTH} characters" in message
@@ -87,7 +93,7 @@ def test_groups_have_caps_too() -> None:
 
 def test_a_long_chain_is_accepted_and_saved() -> None:
     mapping = chain(1_200)
-    channel = channel_create(**{**VALID, "model_mapping": mapping})
+    channel = save(model_mapping=mapping)
     assert Channel.objects.get(pk=channel.pk).model_mapping == mapping
 
 
@@ -151,10 +157,12 @@ def test_what_the_database_would_refuse_is_a_field_error(
 
 
 def test_a_change_is_checked_the_same_way() -> None:
-    channel = channel_create(**VALID)
-    with pytest.raises(ValidationError) as info:
-        channel_update(channel=channel, changes={"test_model": "x\x00", "groups": ["a\x00"]})
-    assert set(info.value.message_dict) == {"test_model", "groups"}
+    channel = save()
+    form = ChannelForm.from_json(
+        {"test_model": "x\x00", "groups": ["a\x00"]}, partial=True, channel=channel
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"test_model", "groups"}
 
 
 # --- the form ----------------------------------------------------------------------------

@@ -58,14 +58,32 @@ def test_it_shows_the_form(admin_client: Client) -> None:
 
     assert response.status_code == 200
     assert "<h1>Add channel</h1>" in body
-    for label in ("Name", "Type", "API address", "API key", "Models", "Groups", "Weight"):
-        assert f">{label}</label>" in body
-    assert ">Priority</label>" in body and ">Status</label>" in body
+    # The shared field layout: a red * on every required field, none on the optional one.
+    for label in (
+        "Name",
+        "Type",
+        "API address",
+        "API key",
+        "Models",
+        "Groups",
+        "Weight",
+        "Priority",
+        "Status",
+    ):
+        assert f'>{label} <span class="required" aria-hidden="true">*</span></label>' in body
     assert ">Test model</label>" in body
     assert '<input type="password" name="key"' in body
     assert "<legend>Model mapping</legend>" in body
     assert 'hx-post="/channels/fetch-models/"' in body
-    assert '<form method="post" class="form stacked ch-channel-form"' in body
+    assert '<form method="post" class="form ch-channel-form" novalidate' in body
+    # One form layout: Back is a link in the page head, Cancel a link beside Save.
+    assert '<a href="/channels/">Back to channels</a>' in body
+    assert '<a href="/channels/">Cancel</a>' in body
+    # The models help fits the tag input it stands under.
+    assert "Type a name and press Enter, or paste several separated by commas." in body
+    assert "One per line" not in body
+    # The weight box takes the largest weight there is.
+    assert 'name="weight" value="1" class="input-number" min="0" max="2147483647"' in body
     assert 'action="/channels/add/"' in body
 
 
@@ -94,7 +112,7 @@ def test_the_key_never_appears_after_saving(admin_client: Client) -> None:
     for url in (
         "/channels/",
         f"/channels/{channel.pk}/",
-        f"/channels/{channel.pk}/delete/confirm/",
+        f"/channels/{channel.pk}/delete/",
     ):
         response = admin_client.get(url)
         assert response.status_code == 200
@@ -139,7 +157,7 @@ def test_bad_input_shows_each_error_beside_its_field(admin_client: Client) -> No
     assert 'id="id_groups_errors"><li>At least one is required.' in body
     assert 'id="id_weight_errors"><li>Must be at least 0.' in body
     assert 'id="id_priority_errors"><li>Must be a whole number.' in body
-    assert 'id="id_status_errors"><li>Select a valid choice.' in body
+    assert 'id="id_status_errors"><li>Unknown status. Choose one of: enabled, disabled.' in body
     assert not Channel.objects.exists()
 
 
@@ -252,5 +270,6 @@ def test_it_speaks_simplified_chinese(admin_client: Client) -> None:
 
     assert "<h1>添加渠道</h1>" in text
     assert "<legend>模型映射</legend>" in text
-    assert ">分组</label>" in text and ">权重</label>" in text and ">优先级</label>" in text
+    for label in ("分组", "权重", "优先级"):
+        assert f'>{label} <span class="required" aria-hidden="true">*</span></label>' in text
     assert ">获取模型列表</button>" in text

@@ -34,6 +34,7 @@ def test_htmx_copy_returns_the_new_row(admin_client: Client, channel: Channel) -
     assert response.status_code == 200
     assert body.startswith(f'<tr id="channel-{copy.pk}" class="ch-row ch-row-enabled is-new"')
     assert "Primary (copy)" in body
+    assert "HX-Request" in response["Vary"]
     assert copy.api_key == SECRET_KEY
     assert SECRET_KEY not in body
 
@@ -41,9 +42,12 @@ def test_htmx_copy_returns_the_new_row(admin_client: Client, channel: Channel) -
 def test_without_htmx_it_opens_the_copy(admin_client: Client, channel: Channel) -> None:
     response = admin_client.post(f"/channels/{channel.pk}/copy/")
 
+    # Answered with a redirect (POST-redirect-GET): reloading the page copies nothing more.
+    assert response.status_code == 302
     copy = Channel.objects.exclude(pk=channel.pk).get()
     assert response["Location"] == f"/channels/{copy.pk}/"
     page = admin_client.get(response["Location"]).content.decode()
+    assert Channel.objects.count() == 2
     assert "Copied “Primary”. You are editing the copy." in page
     assert "<h1>Edit channel “Primary (copy)”</h1>" in page
 

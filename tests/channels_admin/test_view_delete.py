@@ -1,4 +1,9 @@
+"""/channels/<pk>/delete/: GET asks first (the no-JavaScript way), POST deletes (htmx posts
+directly after hx-confirm)."""
+
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
@@ -11,18 +16,42 @@ pytestmark = pytest.mark.django_db
 
 def test_it_sends_anonymous_visitors_to_login(channel: Channel) -> None:
     url = f"/channels/{channel.pk}/delete/"
+    assert_login_redirect(Client().get(url), url)
     assert_login_redirect(Client().post(url), url)
+    # The login page comes first whatever the method.
+    assert_login_redirect(Client().put(url), url)
     assert Channel.objects.exists()
 
 
 def test_it_refuses_non_staff(user_client: Client, channel: Channel) -> None:
+    assert_forbidden(user_client.get(f"/channels/{channel.pk}/delete/"))
     assert_forbidden(user_client.post(f"/channels/{channel.pk}/delete/"))
     assert Channel.objects.exists()
 
 
-def test_it_rejects_get(admin_client: Client, channel: Channel) -> None:
-    assert admin_client.get(f"/channels/{channel.pk}/delete/").status_code == 405
+def test_it_rejects_other_methods(admin_client: Client, channel: Channel) -> None:
+    assert admin_client.put(f"/channels/{channel.pk}/delete/").status_code == 405
     assert Channel.objects.exists()
+
+
+def test_get_asks_before_deleting(admin_client: Client, channel: Channel) -> None:
+    response = admin_client.get(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "Delete the channel “Primary”? This cannot be undone." in body
+    assert f'<form method="post" action="/channels/{channel.pk}/delete/" class="actions">' in body
+    assert 'name="next" value="/channels/?q=Prim"' in body
+    assert '<a href="/channels/?q=Prim">Cancel</a>' in body
+    # Showing the page deletes nothing.
+    assert Channel.objects.exists()
+
+
+def test_get_escapes_the_name(admin_client: Client, make_channel: Callable[..., Channel]) -> None:
+    channel = make_channel(name='<b onmouseover="x">')
+    body = admin_client.get(f"/channels/{channel.pk}/delete/").content.decode()
+    assert '<b onmouseover="x">' not in body
+    assert "&lt;b onmouseover=&quot;x&quot;&gt;" in body
 
 
 def test_htmx_delete_removes_the_row(admin_client: Client, channel: Channel) -> None:
@@ -31,6 +60,7 @@ def test_htmx_delete_removes_the_row(admin_client: Client, channel: Channel) -> 
     assert response.status_code == 200
     # The row (the swap target) is replaced by nothing.
     assert response.content == b""
+    assert "HX-Request" in response["Vary"]
     assert not Channel.objects.exists()
 
 
@@ -52,3 +82,4 @@ def test_it_never_goes_back_to_the_deleted_channel(admin_client: Client, channel
 
 def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
     assert admin_client.post("/channels/999/delete/").status_code == 404
+    assert admin_client.get("/channels/999/delete/").status_code == 404

@@ -178,7 +178,7 @@ def test_a_manual_status_cannot_be_auto_disabled(admin_client: Client, channel: 
     body = admin_client.post(
         f"/channels/{channel.pk}/", _post(channel, status="auto_disabled")
     ).content.decode()
-    assert 'id="id_status_errors"><li>Select a valid choice.' in body
+    assert 'id="id_status_errors"><li>Unknown status. Choose one of: enabled, disabled.' in body
     assert Channel.objects.get().status == "enabled"
 
 

@@ -57,6 +57,8 @@ def test_htmx_weight_change_returns_the_row(admin_client: Client, channel: Chann
     assert 'aria-label="Weight"\n             value="12">' in body
     assert 'name="next" value="/channels/?q=x"' in body
     assert Channel.objects.get().weight == 12
+    # A fragment here, a redirect without htmx: caches must tell them apart.
+    assert "HX-Request" in response["Vary"]
 
 
 def test_htmx_priority_change_returns_the_row(admin_client: Client, channel: Channel) -> None:
@@ -73,7 +75,9 @@ def test_htmx_priority_change_returns_the_row(admin_client: Client, channel: Cha
         ("weight", "-1", "Must be at least 0."),
         ("weight", "heavy", "Must be a whole number."),
         ("priority", "1.5", "Must be a whole number."),
-        ("priority", "99999999999", "Is too large."),
+        # Past the limit, the message says the limit.
+        ("priority", "99999999999", "Must be at most 2147483647."),
+        ("priority", "-99999999999", "Must be at least -2147483647."),
     ],
 )
 def test_an_invalid_value_returns_the_row_with_its_error(

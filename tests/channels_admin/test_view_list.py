@@ -58,7 +58,8 @@ def test_it_shows_each_channel_row(admin_client: Client, make_channel: MakeChann
     assert '<span class="ch-chip">o3-mini</span>' not in body
     assert "+2 more" in body
     assert 'title="gpt-4o-mini, gpt-4o, o1, o3-mini, gpt-4.1"' in body
-    assert 'name="weight" min="0" step="1" inputmode="numeric" aria-label="Weight"\n' in body
+    # The weight box takes the largest weight there is.
+    assert 'name="weight" min="0" max="2147483647" step="1" inputmode="numeric"' in body
     assert 'value="7"' in body and 'value="3"' in body
     assert "321 ms" in body
     assert "Never" in body  # never tested
@@ -211,8 +212,17 @@ def test_it_paginates_and_keeps_filters_in_page_links(
     assert f"{PAGE_SIZE + 5} of {PAGE_SIZE + 6} channels match." in first
 
 
-def test_a_page_past_the_end_shows_the_last(admin_client: Client, channel: Channel) -> None:
-    assert _names(admin_client.get("/channels/", {"p": "99"}).content.decode()) == ["Primary"]
+def test_a_page_past_the_end_shows_the_last(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    # Two pages, so the last is not the first.
+    for index in range(PAGE_SIZE + 3):
+        make_channel(name=f"ch-{index:02d}", priority=-index)
+
+    body = admin_client.get("/channels/", {"p": "99"}).content.decode()
+
+    assert _names(body) == [f"ch-{index:02d}" for index in range(PAGE_SIZE, PAGE_SIZE + 3)]
+    assert '<span class="page-current" aria-current="page">2</span>' in body
 
 
 def test_htmx_gets_only_the_table(admin_client: Client, make_channel: MakeChannel) -> None:
@@ -245,7 +255,7 @@ def test_rows_offer_every_inline_action(admin_client: Client, channel: Channel) 
     assert f'hx-post="/channels/{pk}/copy/"' in body
     assert f'hx-post="/channels/{pk}/inline/"' in body
     # Delete asks first: hx-confirm with JavaScript, a confirmation page without.
-    assert f'href="/channels/{pk}/delete/confirm/?next=/channels/"' in body
+    assert f'href="/channels/{pk}/delete/?next=/channels/"' in body
     assert f'hx-post="/channels/{pk}/delete/"' in body
     assert "hx-confirm=" in body
     # Every form also works as a plain form post.
@@ -265,8 +275,126 @@ def test_it_speaks_simplified_chinese(admin_client: Client, channel: Channel) ->
     assert ">测试</button>" in body
 
 
+def test_the_new_words_speak_simplified_chinese(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    channel = make_channel(model_mapping={"fast": "gpt-4o-mini"})
+    Channel.objects.filter(pk=channel.pk).update(
+        last_test_at=timezone.now(), last_test_ok=False, last_test_error="HTTP 500"
+    )
+    zh = {"Accept-Language": "zh-hans"}
+    body = admin_client.get("/channels/", headers=zh).content.decode()
+
+    assert ">状态 / 分组</th>" in body
+    assert ">别名：</span>" in body  # noqa: RUF001
+    assert '<label for="test-scope">测试范围</label>' in body
+    assert "✗ 失败：HTTP 500</div>" in body  # noqa: RUF001
+    assert ">刚刚</time>" in body
+    row = admin_client.post(
+        f"/channels/{channel.pk}/inline/", {"weight": "2147483648"}, headers={**zh, **HTMX}
+    ).content.decode()
+    assert "<li>不能大于 2147483647。</li>" in row
+
+
 def test_htmx_pushes_the_tidy_address(admin_client: Client, channel: Channel) -> None:
     response = admin_client.get(
         "/channels/", {"q": "Prim", "status": "", "group": "", "type": "", "o": ""}, headers=HTMX
     )
     assert response["HX-Push-Url"] == "/channels/?q=Prim"
+
+
+def test_it_answers_page_or_fragment_by_the_htmx_header(
+    admin_client: Client, channel: Channel
+) -> None:
+    assert "HX-Request" in admin_client.get("/channels/")["Vary"]
+    assert "HX-Request" in admin_client.get("/channels/", headers=HTMX)["Vary"]
+
+
+def test_the_row_names_the_aliases_clients_can_call(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    make_channel(
+        models=["gpt-4o-mini"],
+        model_mapping={"fast": "gpt-4o-mini", "cheap": "gpt-4o-mini", "a": "b", "<x>": "y"},
+    )
+    body = admin_client.get("/channels/").content.decode()
+
+    assert '<span class="muted small">Aliases:</span>' in body
+    # Three shown (PostgreSQL keeps a JSON object's keys in its own order, so any three) ...
+    shown = re.findall(r'<span class="ch-chip ch-alias" title="([^"]*)">([^<]*)</span>', body)
+    assert len(shown) == 3
+    for title, alias in shown:
+        assert title.startswith(f"{alias} → ")
+    # ... and past three the rest are counted, and all are named on hover.
+    more = re.search(r'<span class="ch-more" title="([^"]*)">\+1 more</span>', body)
+    assert more is not None
+    for pair in ("fast → gpt-4o-mini", "cheap → gpt-4o-mini", "a → b", "&lt;x&gt; → y"):
+        assert pair in more.group(1)
+    assert "mapping" not in body.split('class="ch-col-models"')[1].split("</td>")[0]
+
+
+def test_the_row_shows_the_whole_api_address(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    url = "https://gateway.eu-west-1.example-provider.net/openai/deployments/v1"
+    make_channel(base_url=url)
+    body = admin_client.get("/channels/").content.decode()
+
+    # Not cut on the server: the cell shows all it has room for, and all of it on hover.
+    assert f'<div class="small ch-url" title="{url}">{url}</div>' in body
+    assert '<div class="muted small">OpenAI-compatible</div>' in body
+
+
+def test_the_row_keeps_the_last_test_outcome(
+    admin_client: Client, make_channel: MakeChannel
+) -> None:
+    failed = make_channel(name="Broken")
+    passed = make_channel(name="Fine")
+    Channel.objects.filter(pk=failed.pk).update(
+        last_test_at=timezone.now(), last_test_ok=False, last_test_error="Incorrect API key <x>"
+    )
+    Channel.objects.filter(pk=passed.pk).update(
+        last_test_at=timezone.now() - timedelta(minutes=5), last_test_ok=True, last_response_ms=80
+    )
+    body = admin_client.get("/channels/").content.decode()
+    broken_row = body.split(f'id="channel-{failed.pk}"')[1].split("</tr>")[0]
+    fine_row = body.split(f'id="channel-{passed.pk}"')[1].split("</tr>")[0]
+
+    assert 'title="Incorrect API key &lt;x&gt;">✗ Failed: Incorrect API key &lt;x&gt;</div>' in (
+        broken_row
+    )
+    assert ">just now</time>" in broken_row
+    assert "✓ Passed</div>" in fine_row
+    assert ">5\xa0minutes ago</time>" in fine_row
+    assert "80 ms" in fine_row
+
+
+@pytest.mark.parametrize(
+    ("tested", "expected"), [("failed", ["Broken"]), ("passed", ["Fine"]), ("never", ["New"])]
+)
+def test_it_filters_by_the_last_test(
+    admin_client: Client, make_channel: MakeChannel, tested: str, expected: list[str]
+) -> None:
+    now = timezone.now()
+    Channel.objects.filter(pk=make_channel(name="Broken").pk).update(
+        last_test_at=now, last_test_ok=False, last_test_error="HTTP 500"
+    )
+    Channel.objects.filter(pk=make_channel(name="Fine").pk).update(
+        last_test_at=now, last_test_ok=True
+    )
+    make_channel(name="New")
+
+    body = admin_client.get("/channels/", {"tested": tested}).content.decode()
+
+    assert _names(body) == expected
+    assert f'<option value="{tested}" selected>' in body
+
+
+def test_test_all_has_a_labelled_scope(admin_client: Client, channel: Channel) -> None:
+    body = admin_client.get("/channels/").content.decode()
+
+    # A visible label, in its own box: not one of the list's filters.
+    assert '<label for="test-scope">Test the upstreams of</label>' in body
+    assert 'id="test-scope" name="scope"' in body
+    test_all = body.split('class="card compact ch-test-all"')[1].split("</form>")[0]
+    assert 'id="channel-filters"' not in test_all

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from channels_admin.models import Channel, ChannelStatus
+from channels_admin.services import channel_update
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +22,10 @@ def _latency(body: str) -> int:
 
 
 def _row_latency(body: str) -> int:
-    """The response time a row shows, beside which a passed test is marked."""
-    match = re.search(
-        r'data-label="Response time">\s*(\d+) ms\s*<div class="ch-row-result">'
-        r'<span class="ch-result ch-result-ok" role="status">✓ Test passed</span>',
-        body,
-    )
+    """The response time a row shows, after a test its Last test column announces as passed."""
+    match = re.search(r'data-label="Response time">\s*(\d+) ms\s*</td>', body)
     assert match, body
+    assert '<div class="ch-outcome ch-result ch-result-ok" role="status">✓ Passed</div>' in body
     return int(match.group(1))
 
 
@@ -68,7 +66,8 @@ def test_the_row_shows_the_latency(
     live_channel.refresh_from_db()
     assert live_channel.last_response_ms == latency
     assert live_channel.last_test_at is not None
-    assert "\xa0minutes ago</time>" in body
+    assert ">just now</time>" in body
+    assert "HX-Request" in response["Vary"]
     sent = upstream.requests[-1]
     assert sent.path == "/v1/chat/completions"
     assert sent.json()["model"] == "gpt-4o-mini"
@@ -99,14 +98,18 @@ def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
     body = response.content.decode()
 
     assert (
-        'class="ch-result ch-result-failed" role="alert">✗ gpt-4o-mini: Incorrect API key provided'
-        in body
+        '<div class="ch-outcome ch-result ch-result-failed" role="alert" title="Incorrect API key '
+        "provided" in body
     )
+    assert "✗ Failed: Incorrect API key provided" in body
     assert WRONG_KEY not in body
     assert upstream.requests[-1].headers["authorization"] == f"Bearer {WRONG_KEY}"
     channel.refresh_from_db()
     assert channel.last_test_at is not None
     assert channel.last_response_ms is None
+    assert channel.last_test_ok is False
+    assert channel.last_test_error.startswith("Incorrect API key provided")
+    assert WRONG_KEY not in channel.last_test_error
 
 
 def test_an_upstream_error_message_is_shown(
@@ -115,7 +118,7 @@ def test_an_upstream_error_message_is_shown(
     upstream.fail_with = (503, {"error": {"message": "The model is overloaded <retry>"}})
     body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
 
-    assert "✗ gpt-4o-mini: The model is overloaded &lt;retry&gt;" in body
+    assert "✗ Failed: The model is overloaded &lt;retry&gt;" in body
 
 
 def test_the_edit_page_gets_just_the_result(
@@ -201,8 +204,37 @@ def test_without_htmx_a_failure_is_an_error_message(
 def test_a_channel_without_models_says_so(admin_client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(model_names=[], test_model="")
     body = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
-    assert "✗ The channel has no model to test." in body
+    assert "✗ Failed: The channel has no model to test." in body
 
 
 def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
     assert admin_client.post("/channels/999/test/", headers=HTMX).status_code == 404
+
+
+def test_a_failure_stays_on_the_row_and_the_edit_page_after_navigating(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
+    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+
+    listing = admin_client.get("/channels/").content.decode()
+    edit = admin_client.get(f"/channels/{channel.pk}/").content.decode()
+
+    for page in (listing, edit):
+        assert "✗ Failed: Incorrect API key provided" in page
+        assert ">just now</time>" in page
+        assert WRONG_KEY not in page
+    assert "Last test <time" in edit
+
+
+def test_a_pass_after_a_failure_clears_it(
+    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+) -> None:
+    channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
+    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    channel_update(channel=channel, changes={"key": upstream.api_key})
+    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+
+    body = admin_client.get("/channels/").content.decode()
+    assert "✓ Passed" in body
+    assert "✗ Failed" not in body

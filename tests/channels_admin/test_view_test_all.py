@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 
 from audit.services import Actor
-from channels_admin import testing
+from channels_admin import probe
 from channels_admin.models import Channel, ChannelStatus
-from channels_admin.views_test import TEST_CONCURRENCY
+from channels_admin.views_probe import TEST_CONCURRENCY
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +61,12 @@ def test_htmx_answers_with_a_panel_that_tests_each_channel(
     # The browser runs the tests, nothing has been called yet.
     assert upstream.requests == []
     assert "<html" not in body
+    # A summary counts the results in as they arrive (channels.js), and says when it is done.
+    assert '<p class="ch-test-run-summary" role="status" data-test-run-summary data-total="2"' in (
+        body
+    )
+    assert 'data-finished="%(done)s tested: %(passed)s passed, %(failed)s failed. Done."' in body
+    assert ">Testing 2 channels…</p>" in body
 
 
 def test_htmx_panel_bounds_the_requests_in_flight(
@@ -95,7 +101,7 @@ def test_without_htmx_it_tests_them_all_and_shows_the_results(
 
     assert response.status_code == 200
     assert "<h1>Test results</h1>" in body
-    assert "Tested 3 channels: 2 passed, 1 failed." in body
+    assert "3 tested: 2 passed, 1 failed." in body
     assert len(re.findall(r"✓ OK in \d+ ms", body)) == 2
     assert "✗ gpt-4o-mini: Incorrect API key provided" in body
     assert "sk-not-the-right-one-123" not in body
@@ -111,7 +117,7 @@ def test_without_htmx_scope_all_tests_disabled_ones_too(
 ) -> None:
     body = admin_client.post("/channels/test-all/", {"scope": "all"}).content.decode()
 
-    assert "Tested 3 channels: 3 passed, 0 failed." in body
+    assert "3 tested: 3 passed, 0 failed." in body
     # Tested, but a manual disable is the admin's decision: it stays.
     disabled = Channel.objects.get(pk=three["disabled"].pk)
     assert disabled.last_test_at is not None
@@ -124,7 +130,7 @@ def test_without_htmx_at_most_the_bound_run_at_once(
     total = TEST_CONCURRENCY + 3
     for index in range(total):
         make_channel(name=f"ch-{index}", base_url=upstream.v1, key=upstream.api_key)
-    real_test = testing.run_channel_test
+    real_test = probe.run_channel_test
     in_flight = 0
     most = 0
 
@@ -138,9 +144,9 @@ def test_without_htmx_at_most_the_bound_run_at_once(
             in_flight -= 1
 
     # Every test starts before any upstream answers, so `most` is how many the runner let in.
-    monkeypatch.setattr(testing, "run_channel_test", counted)
+    monkeypatch.setattr(probe, "run_channel_test", counted)
     body = admin_client.post("/channels/test-all/").content.decode()
 
-    assert f"Tested {total} channels: {total} passed, 0 failed." in body
+    assert f"{total} tested: {total} passed, 0 failed." in body
     assert most == TEST_CONCURRENCY
     assert len([r for r in upstream.requests if r.path == "/v1/chat/completions"]) == total

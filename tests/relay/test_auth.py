@@ -67,7 +67,7 @@ def test_it_rejects_a_disabled_token(gateway: Gateway, upstream: FakeUpstream) -
 
 def test_it_rejects_an_expired_token(gateway: Gateway, upstream: FakeUpstream) -> None:
     add_channel(upstream)
-    key = new_token(expires_at=(timezone.now() - timedelta(minutes=1)).isoformat())
+    key = new_token(expires_at=timezone.now() - timedelta(minutes=1))
 
     with pytest.raises(openai.AuthenticationError) as raised:
         chat(gateway, key)
@@ -77,7 +77,7 @@ def test_it_rejects_an_expired_token(gateway: Gateway, upstream: FakeUpstream) -
 
 def test_a_token_that_expires_later_works(gateway: Gateway, upstream: FakeUpstream) -> None:
     add_channel(upstream)
-    key = new_token(expires_at=(timezone.now() + timedelta(days=1)).isoformat())
+    key = new_token(expires_at=timezone.now() + timedelta(days=1))
 
     chat(gateway, key)
 

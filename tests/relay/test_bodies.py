@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from gateway.relay.bodies import BodyError, parse_body, with_model
+from core.errors import ApiError
+from gateway.relay.bodies import parse_body, with_model
 
 BOUNDARY = b"----tollgate-test"
 
@@ -81,7 +82,7 @@ def test_multipart_without_a_model_has_none() -> None:
     ],
 )
 def test_it_rejects_bodies_it_cannot_read(content_type: bytes, body: bytes, code: str) -> None:
-    with pytest.raises(BodyError) as raised:
+    with pytest.raises(ApiError) as raised:
         parse_body(content_type, body)
 
     assert raised.value.code == code

@@ -4,78 +4,59 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from django.db.backends import utils as db_utils
+from openai import AsyncOpenAI
 
 from channels_admin.services import channel_update
 from gateway.asgi import build_application
 from gateway.relay.app import RelayApp
 from gateway.relay.cache import RelayCache
-from tests.relay.conftest import Gateway, add_channel, new_token
+from tests.relay.conftest import add_channel, new_token
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.servers import serve_asgi
+from tests.support.in_process import counted_queries, openai_client, run_here
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-
-@contextmanager
-def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueryCounter]:
-    """Counts SQL statements run by any thread, the relay's loader thread included."""
-    counter = QueryCounter()
-    original = db_utils.CursorWrapper._execute_with_wrappers
-
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.count += 1
-        return original(self, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(db_utils.CursorWrapper, "_execute_with_wrappers", counted)
-        yield counter
+async def chat(client: AsyncOpenAI) -> None:
+    await client.chat.completions.create(model="gpt-4o-mini", messages=[])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_steady_state_requests_touch_no_database(
-    upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_steady_state_requests_touch_no_database(upstream: FakeUpstream) -> None:
     add_channel(upstream)
     key = new_token()
     relay = RelayApp(cache=RelayCache(refresh_seconds=3600), rng=random.Random(1))
-    with serve_asgi(build_application(relay), lifespan="on") as url:
-        client = Gateway(url=url, relay=relay).cached_client(key)
-        client.chat.completions.create(model="gpt-4o-mini", messages=[])  # warms the caches
 
-        with counting_queries(monkeypatch) as queries:
-            for _ in range(20):
-                client.chat.completions.create(model="gpt-4o-mini", messages=[])
+    async def scenario() -> int:
+        async with openai_client(build_application(relay), key) as client:
+            await chat(client)  # warms the caches
+            async with counted_queries() as queries:
+                for _ in range(20):
+                    await chat(client)
+        await relay.cache.aclose()
+        return len(queries)
 
+    assert run_here(scenario) == 0
     assert len(upstream.requests) == 21
-    assert queries.count == 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_checking_for_changes_costs_one_query_a_request_at_most(
-    upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_checking_for_changes_costs_one_query_a_request_at_most(upstream: FakeUpstream) -> None:
     add_channel(upstream)
     key = new_token()
     # Checks on every request (the real interval is 0.5 s): the worst case.
     relay = RelayApp(cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=3600))
-    with serve_asgi(build_application(relay), lifespan="on") as url:
-        client = Gateway(url=url, relay=relay).cached_client(key)
-        client.chat.completions.create(model="gpt-4o-mini", messages=[])
 
-        with counting_queries(monkeypatch) as queries:
-            for _ in range(10):
-                client.chat.completions.create(model="gpt-4o-mini", messages=[])
+    async def scenario() -> int:
+        async with openai_client(build_application(relay), key) as client:
+            await chat(client)
+            async with counted_queries() as queries:
+                for _ in range(10):
+                    await chat(client)
+        return len(queries)
 
-    assert queries.count == 10
+    assert run_here(scenario) == 10
+    assert len(upstream.requests) == 11
 
 
 class FakeClock:

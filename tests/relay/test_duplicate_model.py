@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.relay.bodies import BodyError, parse_body, with_model
+from core.errors import ApiError
+from gateway.relay.bodies import parse_body, with_model
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import FakeUpstream
 
@@ -36,7 +37,7 @@ FILE = part(b'Content-Disposition: form-data; name="file"; filename="a.wav"', b"
     ],
 )
 def test_it_refuses_json_that_names_the_model_twice(body: bytes) -> None:
-    with pytest.raises(BodyError) as raised:
+    with pytest.raises(ApiError) as raised:
         parse_body(b"application/json", body)
 
     assert raised.value.code == "duplicate_model"
@@ -84,7 +85,7 @@ def test_it_refuses_multipart_with_two_model_parts(second: bytes) -> None:
         part(second, b"expensive"),
     )
 
-    with pytest.raises(BodyError) as raised:
+    with pytest.raises(ApiError) as raised:
         parse_body(MULTIPART, body)
 
     assert raised.value.code == "duplicate_model"
@@ -129,7 +130,7 @@ def test_a_file_named_model_is_not_a_model_part() -> None:
 def test_it_refuses_multipart_that_parsers_would_read_differently(
     content_type: bytes, body: bytes
 ) -> None:
-    with pytest.raises(BodyError) as raised:
+    with pytest.raises(ApiError) as raised:
         parse_body(content_type, body)
 
     assert raised.value.code in {"invalid_multipart", "duplicate_model"}
@@ -167,7 +168,7 @@ def test_a_token_for_a_cheap_model_cannot_smuggle_an_expensive_one(
 def test_json_in_another_encoding_is_refused_rather_than_guessed() -> None:
     body = '{"model": "cheap", "model": "expensive"}'.encode("utf-16")
 
-    with pytest.raises(BodyError) as raised:
+    with pytest.raises(ApiError) as raised:
         parse_body(b"application/json", body)
 
     assert raised.value.code == "invalid_json"

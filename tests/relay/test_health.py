@@ -4,7 +4,7 @@ import httpx
 import pytest
 from django.db import OperationalError
 
-from gateway.relay import cache as cache_module
+from gateway.relay import table, token_check, version
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import FakeUpstream
 
@@ -23,8 +23,8 @@ def test_it_reports_a_database_it_cannot_read(
         raise OperationalError("database is locked")
 
     # Both reads the check may make: the version, and the channels when it moved.
-    monkeypatch.setattr(cache_module, "_db_version", unreadable)
-    monkeypatch.setattr(cache_module, "_load_routing_rows", unreadable)
+    monkeypatch.setattr(version, "read_db_version", unreadable)
+    monkeypatch.setattr(table, "load_routing_table", unreadable)
 
     response = httpx.get(gateway.url + "/healthz")
 
@@ -43,8 +43,8 @@ def test_the_relay_keeps_serving_from_its_last_table_when_the_database_goes(
     def unreadable() -> None:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(cache_module, "_db_version", unreadable)
-    monkeypatch.setattr(cache_module, "_load_routing_rows", unreadable)
+    monkeypatch.setattr(version, "read_db_version", unreadable)
+    monkeypatch.setattr(table, "load_routing_table", unreadable)
 
     reply = client.chat.completions.create(model="gpt-4o-mini", messages=[])
 
@@ -62,7 +62,7 @@ def test_an_unverifiable_token_is_a_503_not_a_500(
     def unreadable(prefix: str) -> None:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(cache_module, "_load_token", unreadable)
+    monkeypatch.setattr(token_check, "load_token_records", unreadable)
     response = httpx.post(
         gateway.v1 + "/chat/completions",
         headers={"Authorization": f"Bearer {key}"},

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from gateway.relay.paths import InvalidPath, relay_path
+from core.errors import ApiError
+from gateway.relay.paths import relay_path
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import raw_request
@@ -61,9 +62,11 @@ HOSTILE_TARGETS = [
 
 @pytest.mark.parametrize("target", HOSTILE_TARGETS)
 def test_it_refuses_every_hostile_path_before_reading_it(target: bytes) -> None:
-    with pytest.raises(InvalidPath):
-        raw, _, _ = target.partition(b"?")
+    raw, _, _ = target.partition(b"?")
+    with pytest.raises(ApiError) as raised:
         relay_path(raw, _decoded(raw))
+
+    assert (raised.value.status, raised.value.code) == (400, "invalid_path")
 
 
 @pytest.mark.parametrize(
@@ -88,8 +91,10 @@ def test_a_model_id_with_a_slash_is_only_for_the_local_model_route() -> None:
 
 
 def test_a_path_the_server_decoded_differently_is_refused() -> None:
-    with pytest.raises(InvalidPath):
+    with pytest.raises(ApiError) as raised:
         relay_path(b"/v1/chat/completions", "/v1/chat/../completions")
+
+    assert (raised.value.status, raised.value.code) == (400, "invalid_path")
 
 
 def _decoded(raw: bytes) -> str:

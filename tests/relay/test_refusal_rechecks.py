@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from channels_admin.models import Channel
-from channels_admin.testing import TEST_PROMPT
+from channels_admin.probe import TEST_PROMPT
 from gateway.relay.recheck import RefusalRechecks
 from tests.relay.conftest import Gateway, add_channel, new_token, serving_gateway
 from tests.support.fake_upstream import FakeUpstream, running_upstream

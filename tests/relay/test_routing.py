@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from channels_admin.selectors import upstream_model
 from gateway.relay.routing import (
     ChannelRow,
     Route,
@@ -128,5 +129,5 @@ def test_attempts_stop_at_the_limit_and_skip_zero_weights() -> None:
 def test_a_route_maps_only_what_its_mapping_names() -> None:
     r = route(1, alias="upstream-name")
 
-    assert r.upstream_model("alias") == "upstream-name"
-    assert r.upstream_model("other") == "other"
+    assert upstream_model(r.model_mapping, "alias") == "upstream-name"
+    assert upstream_model(r.model_mapping, "other") == "other"

@@ -7,7 +7,7 @@ import json
 import httpx
 
 from core.errors import upstream_error_message
-from gateway.relay.streaming import SSERewriter
+from gateway.relay.sse import SSERewriter
 from tests.relay.conftest import Gateway, add_channel, new_token
 from tests.support.fake_upstream import running_upstream
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 
 from channels_admin.services import channel_update
 from core import state
-from gateway.relay.cache import RedisVersionReader, RelayCache
+from gateway.relay.cache import RelayCache
+from gateway.relay.version import RedisVersionReader
 from tests.relay.conftest import add_channel
-from tests.relay.test_cache import counting_queries
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.in_process import counted_queries, run_here
 
 REDIS_URL = os.environ.get("TOLLGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -35,55 +36,57 @@ def redis_url(settings: object) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """One loop for a whole test, as in a gateway process."""
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-def weight_seen(loop: asyncio.AbstractEventLoop, cache: RelayCache) -> int:
-    loop.run_until_complete(cache.ensure_fresh())
+async def weight_seen(cache: RelayCache) -> int:
+    await cache.ensure_fresh()
     return cache.table.candidates("default", "gpt-4o-mini")[0][0].weight
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_change_reaches_every_instance_through_redis(
-    redis_url: str,
-    upstream: FakeUpstream,
-    monkeypatch: pytest.MonkeyPatch,
-    loop: asyncio.AbstractEventLoop,
+    redis_url: str, upstream: FakeUpstream
 ) -> None:
     channel = add_channel(upstream, weight=1)
     first = RelayCache(refresh_seconds=0, read_version=RedisVersionReader(redis_url))
     second = RelayCache(refresh_seconds=0, read_version=RedisVersionReader(redis_url))
-    assert weight_seen(loop, first) == weight_seen(loop, second) == 1
 
-    with counting_queries(monkeypatch) as queries:
-        weight_seen(loop, first)
-        weight_seen(loop, second)
-    assert queries.count == 0  # the version check asked Redis, not the database
+    # One loop for the whole test, as in a gateway process.
+    async def scenario() -> None:
+        try:
+            assert await weight_seen(first) == await weight_seen(second) == 1
 
-    channel_update(channel=channel, changes={"weight": 9})
+            async with counted_queries() as queries:
+                await weight_seen(first)
+                await weight_seen(second)
+            assert len(queries) == 0  # the version check asked Redis, not the database
 
-    assert redis.Redis.from_url(redis_url).get(state.REDIS_VERSION_KEY) is not None
-    assert weight_seen(loop, first) == 9
-    assert weight_seen(loop, second) == 9
-    loop.run_until_complete(first.aclose())
-    loop.run_until_complete(second.aclose())
+            await sync_to_async(channel_update)(channel=channel, changes={"weight": 9})
+
+            assert redis.Redis.from_url(redis_url).get(state.REDIS_VERSION_KEY) is not None
+            assert await weight_seen(first) == 9
+            assert await weight_seen(second) == 9
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    run_here(scenario)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unreachable_redis_falls_back_to_the_database(
-    redis_url: str, upstream: FakeUpstream, loop: asyncio.AbstractEventLoop
+    redis_url: str, upstream: FakeUpstream
 ) -> None:
     channel = add_channel(upstream, weight=1)
     # Nothing listens on port 1: every Redis read fails at once.
     cache = RelayCache(refresh_seconds=0, read_version=RedisVersionReader("redis://127.0.0.1:1/0"))
-    assert weight_seen(loop, cache) == 1
 
-    channel_update(channel=channel, changes={"weight": 4})
+    async def scenario() -> None:
+        try:
+            assert await weight_seen(cache) == 1
 
-    assert weight_seen(loop, cache) == 4
-    loop.run_until_complete(cache.aclose())
+            await sync_to_async(channel_update)(channel=channel, changes={"weight": 4})
+
+            assert await weight_seen(cache) == 4
+        finally:
+            await cache.aclose()
+
+    run_here(scenario)

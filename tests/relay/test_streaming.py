@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from gateway.relay.streaming import SSEModelRenamer, rename_model_in_json
+from gateway.relay.model_rename import rename_model_in_json
+from gateway.relay.sse import SSERewriter
 
 
 def event(model: str, text: str) -> bytes:
@@ -14,7 +15,7 @@ def event(model: str, text: str) -> bytes:
 
 
 def test_complete_events_pass_at_once_with_the_model_renamed() -> None:
-    renamer = SSEModelRenamer("alias")
+    renamer = SSERewriter("alias")
 
     out = renamer.feed(event("upstream", "hi"))
 
@@ -24,7 +25,7 @@ def test_complete_events_pass_at_once_with_the_model_renamed() -> None:
 
 
 def test_an_event_split_across_reads_is_renamed_once_whole() -> None:
-    renamer = SSEModelRenamer("alias")
+    renamer = SSERewriter("alias")
     whole = event("upstream", "split") + b"data: [DONE]\n\n"
 
     pieces = [renamer.feed(whole[:17]), renamer.feed(whole[17:40]), renamer.feed(whole[40:])]
@@ -37,14 +38,14 @@ def test_an_event_split_across_reads_is_renamed_once_whole() -> None:
 
 
 def test_other_lines_are_untouched() -> None:
-    renamer = SSEModelRenamer("alias")
+    renamer = SSERewriter("alias")
     lines = b": keep-alive\n\nevent: ping\ndata: [DONE]\n\n"
 
     assert renamer.feed(lines) == lines
 
 
 def test_responses_api_events_rename_the_nested_model() -> None:
-    renamer = SSEModelRenamer("alias")
+    renamer = SSERewriter("alias")
     line = b'data: {"type":"response.created","response":{"model":"upstream"}}\n\n'
 
     out = renamer.feed(line)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from audit.models import AuditEvent
 from audit.services import SYSTEM, Actor
@@ -23,8 +23,8 @@ def test_creating_a_token_logs_its_settings_and_prefix() -> None:
         name="Team A",
         group="vip",
         models=["gpt-4o"],
-        allowed_ips=["10.0.0.1"],
-        expires_at="2031-01-01T00:00:00+02:00",
+        allowed_ips=["10.0.0.1/32"],
+        expires_at=datetime(2031, 1, 1, tzinfo=timezone(timedelta(hours=2))),
         actor=ALICE,
     )
     event = only_event()
@@ -62,9 +62,10 @@ def test_a_change_is_logged_as_old_and_new_values() -> None:
 
 
 def test_the_same_instant_in_another_offset_is_no_change() -> None:
-    token, _ = services.token_create(name="t", expires_at="2031-01-01T00:00:00Z")
+    token, _ = services.token_create(name="t", expires_at=datetime(2031, 1, 1, tzinfo=UTC))
     AuditEvent.objects.all().delete()
-    services.token_update(token=token, changes={"expires_at": "2031-01-01T02:00:00+02:00"})
+    plus_two = datetime(2031, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))
+    services.token_update(token=token, changes={"expires_at": plus_two})
     assert not AuditEvent.objects.exists()
 
 
@@ -94,14 +95,6 @@ def test_an_update_that_changes_nothing_is_not_logged() -> None:
     token, _ = services.token_create(name="t")
     AuditEvent.objects.all().delete()
     services.token_update(token=token, changes={"name": "t", "status": "enabled"}, actor=ALICE)
-    assert not AuditEvent.objects.exists()
-
-
-def test_a_rejected_update_is_not_logged() -> None:
-    token, _ = services.token_create(name="t")
-    AuditEvent.objects.all().delete()
-    with pytest.raises(ValidationError):
-        services.token_update(token=token, changes={"name": "\x00"}, actor=ALICE)
     assert not AuditEvent.objects.exists()
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from core.crypto import keyed_hash
 from core.state import read_db_version
-from tokens.models import AdminKey, Token
+from tests.support.relay_tokens import relay_refusal
+from tokens.api import token_as_dict
+from tokens.models import ADMIN_KEY_PREFIX_LENGTH, AdminKey, Token
 from tokens.services import (
     admin_key_create,
     admin_key_find,
     admin_key_revoke,
-    token_as_dict,
     token_create,
     token_delete,
-    token_find,
     token_update,
 )
 
@@ -46,47 +45,15 @@ def test_each_token_gets_its_own_key() -> None:
 
 
 @pytest.mark.django_db
-def test_token_find() -> None:
-    token, key = token_create(name="Alice")
-    other, other_key = token_create(name="Bob")
-    assert token_find(key) == token
-    assert token_find(other_key) == other
-    # Same prefix, different tail: the hash decides.
-    assert token_find(key[:-1] + ("a" if key[-1] != "a" else "b")) is None
-    assert token_find(key[:11]) is None
-    assert token_find("") is None
-    assert token_find("tga-" + key[3:]) is None
-
-
-@pytest.mark.django_db
-def test_create_saves_nothing_when_invalid() -> None:
-    version = read_db_version()
-    with pytest.raises(ValidationError):
-        token_create(name="Alice", allowed_ips=["nope"])
-    assert not Token.objects.exists()
-    assert read_db_version() == version
-
-
-@pytest.mark.django_db
 def test_update_and_delete_tell_the_relay() -> None:
     token, key = token_create(name="Alice")
     version = read_db_version()
     token_update(token=token, changes={"status": "disabled"})
     assert Token.objects.get().status == "disabled"
-    assert token_find(key) == token
+    assert relay_refusal(key) == "token_disabled"
     token_delete(token=token)
-    assert token_find(key) is None
+    assert relay_refusal(key) == "invalid_api_key"
     assert read_db_version() == version + 2
-
-
-@pytest.mark.django_db
-def test_a_rejected_update_changes_nothing() -> None:
-    token, _ = token_create(name="Alice")
-    before = Token.objects.values().get()
-    with pytest.raises(ValidationError):
-        token_update(token=token, changes={"name": "Bob", "expires_at": "never"})
-    assert token.name == "Alice"
-    assert Token.objects.values().get() == before
 
 
 # --- admin keys --------------------------------------------------------------------------
@@ -94,7 +61,7 @@ def test_a_rejected_update_changes_nothing() -> None:
 
 @pytest.mark.django_db
 def test_admin_keys_are_stored_as_keyed_hashes() -> None:
-    admin_key, key = admin_key_create(name=" ci ")
+    admin_key, key = admin_key_create(name="ci")
     assert admin_key.name == "ci"
     assert key.startswith("tga-") and len(key) == 44
     row = AdminKey.objects.values().get()
@@ -107,7 +74,13 @@ def test_admin_keys_are_stored_as_keyed_hashes() -> None:
 
 @pytest.mark.django_db
 def test_a_downstream_token_is_not_an_admin_key() -> None:
+    admin_key, key = admin_key_create(name="ci")
     _, token_key = token_create(name="Alice")
+    # Even an admin-key row holding this token's hash and prefix does not make it one.
+    AdminKey.objects.create(
+        name="shadow", prefix=token_key[:ADMIN_KEY_PREFIX_LENGTH], key_hash=keyed_hash(token_key)
+    )
+    assert admin_key_find(key) == admin_key
     assert admin_key_find(token_key) is None
 
 
@@ -116,11 +89,3 @@ def test_a_revoked_admin_key_is_not_found() -> None:
     admin_key, key = admin_key_create(name="ci")
     admin_key_revoke(admin_key=admin_key)
     assert admin_key_find(key) is None
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("name", ["", "   ", "n" * 101])
-def test_an_admin_key_needs_a_name(name: str) -> None:
-    with pytest.raises(ValidationError):
-        admin_key_create(name=name)
-    assert not AdminKey.objects.exists()

@@ -16,22 +16,33 @@ def _key() -> tuple[AdminKey, str]:
     return admin_key_create(name="ci")
 
 
-def test_it_sends_anonymous_visitors_to_login() -> None:
+@pytest.mark.parametrize("method", ["get", "post", "put"])
+def test_it_sends_anonymous_visitors_to_login_whatever_the_method(method: str) -> None:
     admin_key, _ = _key()
-    url = f"/tokens/admin-keys/{admin_key.pk}/revoke/"
-    assert_login_redirect(Client().post(url), url)
+    url = f"/admin-keys/{admin_key.pk}/revoke/"
+    assert_login_redirect(getattr(Client(), method)(url), url)
     assert AdminKey.objects.exists()
 
 
 def test_it_refuses_non_staff(plain_client: Client) -> None:
     admin_key, _ = _key()
-    assert_forbidden(plain_client.post(f"/tokens/admin-keys/{admin_key.pk}/revoke/"))
+    assert_forbidden(plain_client.get(f"/admin-keys/{admin_key.pk}/revoke/"))
+    assert_forbidden(plain_client.post(f"/admin-keys/{admin_key.pk}/revoke/"))
     assert AdminKey.objects.exists()
 
 
-def test_it_rejects_get(staff_client: Client) -> None:
+def test_it_allows_only_get_and_post(staff_client: Client) -> None:
     admin_key, _ = _key()
-    assert staff_client.get(f"/tokens/admin-keys/{admin_key.pk}/revoke/").status_code == 405
+    assert staff_client.put(f"/admin-keys/{admin_key.pk}/revoke/").status_code == 405
+    assert AdminKey.objects.exists()
+
+
+def test_a_get_asks_before_revoking_and_revokes_nothing(staff_client: Client) -> None:
+    admin_key, key = _key()
+    body = staff_client.get(f"/admin-keys/{admin_key.pk}/revoke/").content.decode()
+    assert "Revoke the admin API key “ci”" in body
+    assert f'action="/admin-keys/{admin_key.pk}/revoke/"' in body
+    assert key not in body
     assert AdminKey.objects.exists()
 
 
@@ -39,13 +50,13 @@ def test_it_needs_the_csrf_token(staff_user: Any) -> None:
     admin_key, _ = _key()
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
-    assert client.post(f"/tokens/admin-keys/{admin_key.pk}/revoke/").status_code == 403
+    assert client.post(f"/admin-keys/{admin_key.pk}/revoke/").status_code == 403
     assert AdminKey.objects.exists()
 
 
 def test_htmx_revoke_removes_the_row(staff_client: Client) -> None:
     admin_key, key = _key()
-    response = staff_client.post(f"/tokens/admin-keys/{admin_key.pk}/revoke/", headers=HTMX)
+    response = staff_client.post(f"/admin-keys/{admin_key.pk}/revoke/", headers=HTMX)
     assert response.status_code == 200
     assert response.content == b""
     assert admin_key_find(key) is None
@@ -53,8 +64,8 @@ def test_htmx_revoke_removes_the_row(staff_client: Client) -> None:
 
 def test_without_javascript_it_returns_to_the_list(staff_client: Client) -> None:
     admin_key, key = _key()
-    response = staff_client.post(f"/tokens/admin-keys/{admin_key.pk}/revoke/", follow=True)
-    assert response.redirect_chain == [("/tokens/admin-keys/", 302)]
+    response = staff_client.post(f"/admin-keys/{admin_key.pk}/revoke/", follow=True)
+    assert response.redirect_chain == [("/admin-keys/", 302)]
     body = response.content.decode()
     assert "Admin API key “ci” revoked." in body
     assert "No admin API keys yet." in body
@@ -62,4 +73,5 @@ def test_without_javascript_it_returns_to_the_list(staff_client: Client) -> None
 
 
 def test_it_404s_for_an_unknown_key(staff_client: Client) -> None:
-    assert staff_client.post("/tokens/admin-keys/999/revoke/").status_code == 404
+    assert staff_client.get("/admin-keys/999/revoke/").status_code == 404
+    assert staff_client.post("/admin-keys/999/revoke/").status_code == 404

@@ -85,5 +85,5 @@ def test_it_prefers_the_configured_public_url(
 
 def test_it_links_to_the_other_pages(staff_client: Client) -> None:
     body = staff_client.get("/").content.decode()
-    for href in ('href="/channels/"', 'href="/tokens/new/"', 'href="/tokens/admin-keys/"'):
+    for href in ('href="/channels/"', 'href="/tokens/add/"', 'href="/admin-keys/"'):
         assert href in body

@@ -48,7 +48,7 @@ def test_the_login_page_is_translated_too() -> None:
 
 def test_the_token_pages_are_translated(staff_client: Client) -> None:
     _switch(staff_client, "zh-hans")
-    body = staff_client.get("/tokens/new/").content.decode()
+    body = staff_client.get("/tokens/add/").content.decode()
     assert "分组" in body
     assert "创建令牌" in body
 

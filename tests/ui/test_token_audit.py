@@ -34,26 +34,26 @@ def _assert_by_alice(event: AuditEvent) -> None:
 
 
 def test_creating_a_token_is_logged_without_its_key(staff_client: Client) -> None:
-    response = _post(staff_client, "/tokens/create/", FORM)
-    assert response.status_code == 200
+    response = _post(staff_client, "/tokens/add/", FORM)
+    assert response.status_code == 302
     token = Token.objects.get()
     event = only_event()
     _assert_by_alice(event)
     assert (event.action, event.object_type, event.object_id) == ("created", "token", str(token.pk))
     assert event.object_repr == f"Team A ({token.display_prefix})"
-    shown = response.content.decode()
+    shown = staff_client.get(response["Location"]).content.decode()
     key = shown[shown.index("sk-", shown.index('id="new-key"')) :][:51]
     assert_no_secret(event, key, token.key_hash)
 
 
 def test_a_refused_form_is_not_logged(staff_client: Client) -> None:
-    _post(staff_client, "/tokens/create/", {**FORM, "expires_at": "9999-12-31T23:59"})
+    _post(staff_client, "/tokens/add/", {**FORM, "expires_at": "9999-12-31T23:59"})
     assert not AuditEvent.objects.exists()
 
 
 def test_an_edit_is_logged_with_old_and_new_values(staff_client: Client) -> None:
     token, key = _existing("Old name")
-    _post(staff_client, f"/tokens/{token.pk}/update/", {**FORM, "allowed_ips": "10.0.0.1"})
+    _post(staff_client, f"/tokens/{token.pk}/", {**FORM, "allowed_ips": "10.0.0.1"})
     event = only_event()
     _assert_by_alice(event)
     assert event.action == "changed"
@@ -63,7 +63,7 @@ def test_an_edit_is_logged_with_old_and_new_values(staff_client: Client) -> None
 
 def test_an_unchanged_edit_is_not_logged(staff_client: Client) -> None:
     token, _ = _existing()
-    _post(staff_client, f"/tokens/{token.pk}/update/", FORM)
+    _post(staff_client, f"/tokens/{token.pk}/", FORM)
     assert not AuditEvent.objects.exists()
 
 

@@ -17,23 +17,36 @@ def _token() -> Token:
     return token
 
 
-def test_it_sends_anonymous_visitors_to_login() -> None:
+@pytest.mark.parametrize("method", ["get", "post", "put"])
+def test_it_sends_anonymous_visitors_to_login_whatever_the_method(method: str) -> None:
     token = _token()
     url = f"/tokens/{token.pk}/delete/"
-    assert_login_redirect(Client().post(url), url)
+    assert_login_redirect(getattr(Client(), method)(url), url)
     assert Token.objects.exists()
 
 
 def test_it_refuses_non_staff(plain_client: Client) -> None:
     token = _token()
+    assert_forbidden(plain_client.get(f"/tokens/{token.pk}/delete/"))
     assert_forbidden(plain_client.post(f"/tokens/{token.pk}/delete/"))
     assert Token.objects.exists()
 
 
-def test_it_rejects_get(staff_client: Client) -> None:
+def test_it_allows_only_get_and_post(staff_client: Client) -> None:
     token = _token()
-    assert staff_client.get(f"/tokens/{token.pk}/delete/").status_code == 405
+    assert staff_client.put(f"/tokens/{token.pk}/delete/").status_code == 405
     assert Token.objects.exists()
+
+
+def test_a_get_asks_before_deleting_and_deletes_nothing(staff_client: Client) -> None:
+    token, key = token_create(name="Team B")
+    body = staff_client.get(f"/tokens/{token.pk}/delete/").content.decode()
+    assert "Delete the token “Team B”" in body
+    assert f'action="/tokens/{token.pk}/delete/"' in body
+    assert 'method="post"' in body
+    assert token.display_prefix in body
+    assert key not in body
+    assert Token.objects.filter(pk=token.pk).exists()
 
 
 def test_it_needs_the_csrf_token(staff_user: object) -> None:
@@ -62,4 +75,5 @@ def test_without_javascript_it_returns_to_the_list(staff_client: Client) -> None
 
 
 def test_it_404s_for_an_unknown_token(staff_client: Client) -> None:
+    assert staff_client.get("/tokens/999/delete/").status_code == 404
     assert staff_client.post("/tokens/999/delete/").status_code == 404

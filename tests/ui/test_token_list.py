@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -95,7 +96,7 @@ def test_it_paginates_and_keeps_filters(staff_client: Client) -> None:
     body = staff_client.get("/tokens/?q=team&o=name").content.decode()
     assert "team-00" in body and "team-24" in body and "team-25" not in body
     assert "Page 1 of 2" in body
-    assert 'href="?q=team&amp;o=name&amp;p=2"' in body
+    assert 'href="/tokens/?q=team&amp;o=name&amp;p=2"' in body
 
     body = staff_client.get("/tokens/?q=team&o=name&p=2").content.decode()
     assert "team-25" in body and "team-29" in body and "team-24" not in body
@@ -125,9 +126,9 @@ def test_it_shows_the_base_url(staff_client: Client) -> None:
 def test_it_links_to_every_action_without_javascript(staff_client: Client) -> None:
     token, _ = token_create(name="alpha")
     body = staff_client.get("/tokens/").content.decode()
-    assert 'href="/tokens/new/"' in body
-    assert f'href="/tokens/{token.pk}/edit/"' in body
-    assert f'href="/tokens/{token.pk}/confirm-delete/"' in body
+    assert 'href="/tokens/add/"' in body
+    assert f'href="/tokens/{token.pk}/"' in body
+    assert f'href="/tokens/{token.pk}/delete/"' in body
     assert f'hx-post="/tokens/{token.pk}/delete/"' in body
     assert f'action="/tokens/{token.pk}/status/"' in body
 
@@ -182,12 +183,53 @@ def test_a_page_past_the_end_shows_the_last_page(staff_client: Client) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/tokens/9223372036854775808/edit/", "/tokens/99999999999999999999999/confirm-delete/"],
+    ["/tokens/9223372036854775808/", "/tokens/99999999999999999999999/delete/"],
 )
 def test_an_id_past_any_integer_column_is_a_404(staff_client: Client, path: str) -> None:
     assert staff_client.get(path).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/tokens/abc/edit/", "/tokens/-1/edit/", "/tokens/1.5/edit/"])
+@pytest.mark.parametrize("path", ["/tokens/abc/", "/tokens/-1/", "/tokens/1.5/"])
 def test_an_id_that_is_not_a_number_is_a_404(staff_client: Client, path: str) -> None:
     assert staff_client.get(path).status_code == 404
+
+
+def test_sort_headers_say_their_direction_and_keep_the_filters(staff_client: Client) -> None:
+    token_create(name="alpha")
+    body = staff_client.get("/tokens/?q=al&status=enabled&o=name").content.decode()
+    name_header = body[body.index('<th scope="col" aria-sort="ascending">') :]
+    assert name_header.index("/tokens/?q=al&amp;status=enabled&amp;o=-name") < 300
+    assert 'href="/tokens/?q=al&amp;status=enabled&amp;o=used"' in body
+    body = staff_client.get("/tokens/?o=-used").content.decode()
+    assert 'aria-sort="descending"' in body
+    assert 'href="/tokens/?o=used"' in body
+
+
+def test_htmx_gets_the_tidy_address_to_show(staff_client: Client) -> None:
+    response = staff_client.get("/tokens/?q=&status=&o=-created&p=1", headers=HTMX)
+    assert response["HX-Push-Url"] == "/tokens/"
+    response = staff_client.get("/tokens/?q=al&status=bogus&o=name&junk=1", headers=HTMX)
+    assert response["HX-Push-Url"] == "/tokens/?q=al&o=name"
+
+
+def test_the_full_page_varies_on_htmx_too(staff_client: Client) -> None:
+    assert "HX-Request" in staff_client.get("/tokens/")["Vary"]
+
+
+def test_times_are_relative_with_the_exact_time_on_hover(staff_client: Client) -> None:
+    token, _ = token_create(name="alpha", expires_at=timezone.now() + timedelta(days=3, hours=1))
+    Token.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - timedelta(minutes=5))
+    body = staff_client.get("/tokens/").content.decode()
+    assert ">in 3\xa0days</time>" in body
+    assert ">5\xa0minutes ago</time>" in body
+    assert body.count('<time datetime="') == 2
+    assert (
+        len(re.findall(r'<time datetime="[^"]+" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ', body)) == 2
+    )
+
+
+def test_the_filter_button_speaks_chinese_like_a_chinese_admin_panel(staff_client: Client) -> None:
+    body = staff_client.get("/tokens/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert '<button type="submit" class="button">筛选</button>' in body
+    assert "过滤器" not in body
+    assert ">管理员 API 密钥</a>" in body

@@ -15,10 +15,11 @@ def _token(status: str = "enabled") -> Token:
     return token
 
 
-def test_it_sends_anonymous_visitors_to_login() -> None:
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_sends_anonymous_visitors_to_login_whatever_the_method(method: str) -> None:
     token = _token()
     url = f"/tokens/{token.pk}/status/"
-    assert_login_redirect(Client().post(url, {"status": "disabled"}), url)
+    assert_login_redirect(getattr(Client(), method)(url), url)
     assert Token.objects.get().status == "enabled"
 
 

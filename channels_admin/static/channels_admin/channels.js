@@ -124,3 +124,38 @@
     document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   }
 })();
+
+/* "Test all" with htmx: each channel's result replaces its pending item; the summary above the
+   list counts them ("12 tested: 10 passed, 2 failed. Done."). Its words come translated from
+   the page (data-progress, data-finished). */
+(function () {
+  "use strict";
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (match, name) {
+      return name in values ? String(values[name]) : match;
+    });
+  }
+
+  function summarise(panel) {
+    var summary = panel.querySelector("[data-test-run-summary]");
+    if (!summary) return;
+    var passed = panel.querySelectorAll(".ch-test-run-item.is-ok").length;
+    var failed = panel.querySelectorAll(".ch-test-run-item.is-failed").length;
+    var total = Number(summary.dataset.total);
+    var done = passed + failed;
+    var values = { done: done, total: total, passed: passed, failed: failed };
+    var finished = done >= total;
+    summary.textContent = fill(finished ? summary.dataset.finished : summary.dataset.progress, values);
+    summary.classList.toggle("is-finished", finished);
+    summary.classList.toggle("has-failures", failed > 0);
+  }
+
+  // htmx:load fires on each piece of content htmx puts in the page: the panel, then each result.
+  if (window.htmx) {
+    window.htmx.onLoad(function (element) {
+      var panel = element.closest && element.closest(".ch-test-run");
+      if (panel) summarise(panel);
+    });
+  }
+})();

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.services import COMMAND
+from tokens.forms import AdminKeyForm
 from tokens.services import admin_key_create
 
 
@@ -18,10 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="What the key is for, e.g. 'ci'.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            admin_key, key = admin_key_create(name=options["name"], actor=COMMAND)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
+        # The pages' form checks the name, so every way in follows the same rules.
+        form = AdminKeyForm.from_json({"name": options["name"]}, partial=False)
+        if not form.is_valid():
+            raise CommandError(" ".join(str(message) for message in form.errors["name"]))
+        admin_key, key = admin_key_create(name=form.cleaned_data["name"], actor=COMMAND)
         # The note goes to stderr so `KEY=$(manage.py create_admin_key --name ci)` gets the key.
         self.stderr.write(
             f"Created admin API key {admin_key.name!r} ({admin_key.display_prefix}). "
