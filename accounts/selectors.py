@@ -16,6 +16,12 @@ def two_factor_enabled(user: Any) -> bool:
     return bool(user.is_authenticated) and user_has_device(user, confirmed=True)
 
 
+def session_verified(user: Any) -> bool:
+    """True once this session passed the second step with a code: django-otp's
+    OTPMiddleware gives every request's user an `is_verified()`."""
+    return bool(user.is_verified())
+
+
 def authenticator(user: Any) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
@@ -30,7 +36,8 @@ def recovery_device(user: Any) -> StaticDevice | None:
 
 
 def recovery_codes_left(user: Any) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    left: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return left
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services
 from accounts.forms import CodeForm, SetupCodeForm
 from accounts.qr import qr_data_uri, secret_for_typing
-from accounts.selectors import pending_authenticator, two_factor_enabled, two_factor_status
+from accounts.selectors import (
+    pending_authenticator,
+    session_verified,
+    two_factor_enabled,
+    two_factor_status,
+)
 from accounts.services import CodeCheck, CodeKind
 from audit.services import actor_from_request
 from core.adminui import staff_required
@@ -54,19 +59,32 @@ def _status(result: CodeCheck) -> int:
 
 
 def _security_page(
-    request: HttpRequest,
-    *,
-    regenerate_form: CodeForm | None = None,
-    disable_form: CodeForm | None = None,
-    status: int = 200,
+    request: HttpRequest, *, form: CodeForm | None = None, status: int = 200
 ) -> HttpResponse:
+    """The page, its two code forms empty but `form` (found by its prefix) as posted."""
+    forms = {prefix: CodeForm(prefix=prefix) for prefix in ("regenerate", "disable")}
+    if form is not None and form.prefix in forms:
+        forms[form.prefix] = form
     context = {
         "status": two_factor_status(request.user),
         "required": settings.REQUIRE_2FA,
-        "regenerate_form": regenerate_form or CodeForm(prefix="regenerate"),
-        "disable_form": disable_form or CodeForm(prefix="disable"),
+        "regenerate_form": forms["regenerate"],
+        "disable_form": forms["disable"],
     }
     return render(request, "accounts/security.html", context, status=status)
+
+
+def _refused_code(request: HttpRequest, prefix: str) -> HttpResponse | None:
+    """None when the code posted in the security page's `prefix` form checks out; else that
+    page again, the refusal beside the form."""
+    form = CodeForm(request.POST, prefix=prefix)
+    if not form.is_valid():
+        return _security_page(request, form=form)
+    result = services.check_code(request.user, form.cleaned_data["code"])
+    if result.ok:
+        return None
+    form.add_error("code", _refusal(result))
+    return _security_page(request, form=form, status=_status(result))
 
 
 @staff_required
@@ -151,17 +169,11 @@ def setup_confirm(request: HttpRequest) -> HttpResponse:
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     if not two_factor_enabled(request.user):
         return redirect("accounts:security")
-    form = CodeForm(request.POST, prefix="regenerate")
-    if form.is_valid():
-        result = services.check_code(request.user, form.cleaned_data["code"])
-        if result.ok:
-            codes = services.recovery_codes_regenerate(
-                user=request.user, actor=actor_from_request(request)
-            )
-            return _recovery_codes_page(request, codes, first=False)
-        form.add_error("code", _refusal(result))
-        return _security_page(request, regenerate_form=form, status=_status(result))
-    return _security_page(request, regenerate_form=form)
+    refused = _refused_code(request, "regenerate")
+    if refused is not None:
+        return refused
+    codes = services.recovery_codes_regenerate(user=request.user, actor=actor_from_request(request))
+    return _recovery_codes_page(request, codes, first=False)
 
 
 @staff_required
@@ -178,16 +190,12 @@ def disable(request: HttpRequest) -> HttpResponse:
             ),
         )
         return redirect("accounts:security")
-    form = CodeForm(request.POST, prefix="disable")
-    if form.is_valid():
-        result = services.check_code(request.user, form.cleaned_data["code"])
-        if result.ok:
-            services.two_factor_disable(user=request.user, actor=actor_from_request(request))
-            messages.success(request, _("Two-factor sign-in is off."))
-            return redirect("accounts:security")
-        form.add_error("code", _refusal(result))
-        return _security_page(request, disable_form=form, status=_status(result))
-    return _security_page(request, disable_form=form)
+    refused = _refused_code(request, "disable")
+    if refused is not None:
+        return refused
+    services.two_factor_disable(user=request.user, actor=actor_from_request(request))
+    messages.success(request, _("Two-factor sign-in is off."))
+    return redirect("accounts:security")
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -207,7 +215,7 @@ def verify(request: HttpRequest) -> HttpResponseBase:
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     next_url = _next_url(request)
-    if user.is_verified() or not two_factor_enabled(user):  # type: ignore[union-attr]
+    if session_verified(user) or not two_factor_enabled(user):
         return redirect(next_url)
     form = CodeForm(request.POST if request.method == "POST" else None)
     form.fields["code"].widget.attrs["autofocus"] = True

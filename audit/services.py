@@ -42,7 +42,7 @@ def actor_from_request(request: HttpRequest) -> Actor:
     ip = _valid_ip(request.META.get("REMOTE_ADDR"))
     admin_key = getattr(request, "admin_key", None)
     if admin_key is not None:
-        return Actor(ActorKind.ADMIN_KEY, f"{admin_key.name} ({admin_key.display_prefix})", ip)
+        return Actor(ActorKind.ADMIN_KEY, admin_key.name_and_prefix, ip)
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return Actor(ActorKind.USER, user.get_username(), ip)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
@@ -13,12 +12,13 @@ from audit.selectors import TIME_FILTERS, filter_choices, filter_events, parse_f
 from core.adminui import (
     HtmxHttpRequest,
     is_fragment_request,
-    render_page_or_fragment,
+    render_list,
     staff_required,
 )
-from core.listing import ListPage, ListState, paginate
+from core.listing import ListPage, ListSpec, ListState
 
 PAGE_SIZE = 50
+EVENT_LIST = ListSpec("audit:list", target="#audit-table", per_page=PAGE_SIZE)
 PARAM_LABELS = {
     "q": gettext_lazy("Search"),
     "actor": gettext_lazy("Actor"),
@@ -42,21 +42,13 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     shown.update({name: request.GET.get(name, "").strip() for name in TIME_FILTERS})
     state = ListState(q=filters.q, filters=shown)
-    listing: ListPage[AuditEvent] = paginate(
-        filter_events(filters),
-        state,
-        request.GET.get("p"),
-        per_page=PAGE_SIZE,
-        path=reverse("audit:list"),
-        target="#audit-table",
-    )
+    listing: ListPage[AuditEvent] = EVENT_LIST.paginate(request, filter_events(filters), state)
     choices = filter_choices()
     for name, options in choices.items():
         # A value from a link or an older event stays selectable, or the form would drop it.
         if shown[name] and shown[name] not in {value for value, _label in options}:
             options.insert(0, (shown[name], shown[name]))
     context = {
-        "listing": listing,
         "rows": event_rows(listing.page.object_list),
         "errors": [(PARAM_LABELS[param], message) for param, message in errors.items()],
         "error_params": set(errors),
@@ -64,11 +56,6 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     # htmx swaps only 2xx answers; a fragment carries its error note in a 200.
     status = 400 if errors and not is_fragment_request(request) else 200
-    return render_page_or_fragment(
-        request,
-        "audit/list.html",
-        "audit/_table.html",
-        context,
-        status=status,
-        push_url=listing.url,
+    return render_list(
+        request, "audit/list.html", "audit/_table.html", listing, context, status=status
     )

@@ -47,18 +47,58 @@ def _of(result: R | None, read: Callable[[R], float]) -> float | None:
     return None if result is None else read(result)
 
 
+def _p50(result: WrkResult) -> float:
+    return result.p50_ms
+
+
+def _p99(result: WrkResult) -> float:
+    return result.p99_ms
+
+
+def _cpu_per_request(result: WrkResult) -> float:
+    return result.cpu_ms_per_request("gateway")
+
+
+def _cpu_per_stream(result: StreamResult) -> float:
+    return result.cpu_ms_per_stream("gateway")
+
+
+def _first_chunk(q: float) -> Callable[[StreamResult], float]:
+    return lambda result: quantile(result.first_ms, q)
+
+
+def _total(q: float) -> Callable[[StreamResult], float]:
+    return lambda result: quantile(result.total_ms, q)
+
+
+def _added(direct: float | None, gateway: float | None) -> float | None:
+    return None if direct is None or gateway is None else gateway - direct
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.3f} ms" if value < 1 else f"{value:.2f} ms"
 
 
-def _added(direct: float | None, gateway: float | None) -> str:
-    return "—" if direct is None or gateway is None else f"{gateway - direct:+.2f} ms"
+def _added_ms(direct: float | None, gateway: float | None) -> str:
+    added = _added(direct, gateway)
+    return "—" if added is None else f"{added:+.2f} ms"
 
 
 def _row(label: str, direct: str, gateway: str, added: str = "") -> str:
     return f"| {label} | {direct} | {gateway} | {added} |"
+
+
+def _compared_rows(
+    label: str, direct: R | None, gateway: R | None, reads: list[tuple[str, Callable[[R], float]]]
+) -> list[str]:
+    """One row per figure: direct, through the gateway, and what the gateway added."""
+    rows = []
+    for name, read in reads:
+        d, g = _of(direct, read), _of(gateway, read)
+        rows.append(_row(f"{label}: {name}", _ms(d), _ms(g), _added_ms(d, g)))
+    return rows
 
 
 def _wrk_rows(label: str, direct: WrkResult | None, gateway: WrkResult | None) -> list[str]:
@@ -66,10 +106,8 @@ def _wrk_rows(label: str, direct: WrkResult | None, gateway: WrkResult | None) -
         return "—" if result is None else f"{result.rps:,.0f}"
 
     rows = [_row(f"{label}: requests/s", rps(direct), rps(gateway))]
-    for name, read in (("p50", lambda r: r.p50_ms), ("p99", lambda r: r.p99_ms)):
-        d, g = _of(direct, read), _of(gateway, read)
-        rows.append(_row(f"{label}: {name} latency", _ms(d), _ms(g), _added(d, g)))
-    cpu = _of(gateway, lambda r: r.cpu_ms_per_request("gateway"))
+    rows += _compared_rows(label, direct, gateway, [("p50 latency", _p50), ("p99 latency", _p99)])
+    cpu = _of(gateway, _cpu_per_request)
     rows.append(_row(f"{label}: gateway CPU per request", "", _ms(cpu)))
     return rows
 
@@ -77,22 +115,20 @@ def _wrk_rows(label: str, direct: WrkResult | None, gateway: WrkResult | None) -
 def _stream_rows(
     label: str, direct: StreamResult | None, gateway: StreamResult | None
 ) -> list[str]:
-    rows = []
-    for name, q in (("first chunk p50", 0.5), ("first chunk p99", 0.99)):
-        d = _of(direct, lambda r, q=q: quantile(r.first_ms, q))
-        g = _of(gateway, lambda r, q=q: quantile(r.first_ms, q))
-        rows.append(_row(f"{label}: {name}", _ms(d), _ms(g), _added(d, g)))
-    for name, q in (("total p50", 0.5), ("total p99", 0.99)):
-        d = _of(direct, lambda r, q=q: quantile(r.total_ms, q))
-        g = _of(gateway, lambda r, q=q: quantile(r.total_ms, q))
-        rows.append(_row(f"{label}: {name}", _ms(d), _ms(g), _added(d, g)))
+    reads = [
+        ("first chunk p50", _first_chunk(0.5)),
+        ("first chunk p99", _first_chunk(0.99)),
+        ("total p50", _total(0.5)),
+        ("total p99", _total(0.99)),
+    ]
+    rows = _compared_rows(label, direct, gateway, reads)
 
-    def reads(result: StreamResult | None) -> str:
+    def socket_reads(result: StreamResult | None) -> str:
         return "—" if result is None else f"{result.body_reads:.1f}"
 
-    rows.append(_row(f"{label}: socket reads per stream at the client", reads(direct),
-                     reads(gateway)))  # fmt: skip
-    cpu = _of(gateway, lambda r: r.cpu_ms_per_stream("gateway"))
+    rows.append(_row(f"{label}: socket reads per stream at the client", socket_reads(direct),
+                     socket_reads(gateway)))  # fmt: skip
+    cpu = _of(gateway, _cpu_per_stream)
     rows.append(_row(f"{label}: gateway CPU per stream", "", _ms(cpu)))
     return rows
 
@@ -120,55 +156,53 @@ def _cpu_rows(side: Side) -> list[str]:
     return rows
 
 
+def _worst(*values: float | None) -> float | None:
+    """The larger figure, or None when either could not be measured."""
+    return None if any(v is None for v in values) else max(v for v in values if v is not None)
+
+
+def _worse_of(read: Callable[[R], float], *results: R | None) -> float | None:
+    return _worst(*(_of(result, read) for result in results))
+
+
+def _added_by_gateway(
+    read: Callable[[R], float], direct: R | None, gateway: R | None
+) -> float | None:
+    return _added(_of(direct, read), _of(gateway, read))
+
+
 def targets(direct: Side, gateway: Side) -> list[tuple[str, str, float, float | None]]:
     """(target, unit, limit, measured or None when it could not be measured)."""
-
-    def worst(*values: float | None) -> float | None:
-        return None if any(v is None for v in values) else max(v for v in values if v is not None)
-
-    def added(d: float | None, g: float | None) -> float | None:
-        return None if d is None or g is None else g - d
-
+    first_p50 = _first_chunk(0.5)
+    added_first_chunk = _worst(
+        _added_by_gateway(first_p50, direct.burst, gateway.burst),
+        _added_by_gateway(first_p50, direct.paced, gateway.paced),
+    )
     rss = gateway.memory_kib.get("VmRSS")
     return [
         (
             "gateway CPU per non-streamed request (worse of c=1 and c=16)",
             "ms",
             TARGET_CPU_PER_REQUEST_MS,
-            worst(
-                _of(gateway.c1, lambda r: r.cpu_ms_per_request("gateway")),
-                _of(gateway.c16, lambda r: r.cpu_ms_per_request("gateway")),
-            ),
+            _worse_of(_cpu_per_request, gateway.c1, gateway.c16),
         ),
         (
             "added p50 latency at c=1",
             "ms",
             TARGET_ADDED_P50_MS,
-            added(_of(direct.c1, lambda r: r.p50_ms), _of(gateway.c1, lambda r: r.p50_ms)),
+            _added_by_gateway(_p50, direct.c1, gateway.c1),
         ),
         (
             "added time to first chunk, p50 (worse of back to back and paced)",
             "ms",
             TARGET_ADDED_FIRST_CHUNK_MS,
-            worst(
-                added(
-                    _of(direct.burst, lambda r: quantile(r.first_ms, 0.5)),
-                    _of(gateway.burst, lambda r: quantile(r.first_ms, 0.5)),
-                ),
-                added(
-                    _of(direct.paced, lambda r: quantile(r.first_ms, 0.5)),
-                    _of(gateway.paced, lambda r: quantile(r.first_ms, 0.5)),
-                ),
-            ),
+            added_first_chunk,
         ),
         (
             "gateway CPU per 20-chunk stream (worse of back to back and paced)",
             "ms",
             TARGET_CPU_PER_STREAM_MS,
-            worst(
-                _of(gateway.burst, lambda r: r.cpu_ms_per_stream("gateway")),
-                _of(gateway.paced, lambda r: r.cpu_ms_per_stream("gateway")),
-            ),
+            _worse_of(_cpu_per_stream, gateway.burst, gateway.paced),
         ),
         (
             "gateway worker resident memory (VmRSS)",

@@ -14,14 +14,14 @@ from channels_admin.services import (
     channel_delete,
     channel_update,
 )
-from core.api import api_view, json_response, no_content, not_found, read_json_object
-
-
-def _get_channel(channel_id: int) -> Channel:
-    channel = Channel.objects.filter(pk=channel_id).first()
-    if channel is None:
-        raise not_found("channel")
-    return channel
+from core.api import (
+    api_view,
+    get_or_not_found,
+    json_response,
+    no_content,
+    not_found,
+    read_json_object,
+)
 
 
 @api_view("GET", "POST")
@@ -37,7 +37,7 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 @api_view("GET", "PATCH", "DELETE")
 def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
-    found = _get_channel(channel_id)
+    found = get_or_not_found(Channel, channel_id, "channel")
     if request.method == "GET":
         return json_response(channel_as_dict(found))
     if request.method == "DELETE":

@@ -9,7 +9,7 @@ them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self, cast
 
 from django import forms
@@ -58,34 +58,30 @@ class TextField(forms.CharField):
             return ""
         if not isinstance(value, str):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
-        value = value.strip()
-        if has_control_characters(value):
+        text = value.strip()
+        if has_control_characters(text):
             raise ValidationError(_("Cannot contain control characters."), code="control")
-        return value
+        return text
 
 
-class BaseUrlField(forms.CharField):
-    """An upstream's base URL, stored without a trailing slash (see clean_base_url)."""
-
-    def to_python(self, value: Any) -> str:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return ""
-        url, problem = clean_base_url(value)
-        if url is None:
-            raise ValidationError(problem or "", code="invalid")
-        return url
+Rule = Callable[[Any], tuple[str | None, str | None]]
 
 
-class KeyField(forms.CharField):
-    """An upstream API key; blank means "none given" (on a change: keep the stored one)."""
+class RuleField(forms.CharField):
+    """Text cleaned by one of channels_admin.validation's rules: `rule(value)` gives (the clean
+    value, None) or (None, why it is refused). Blank is "none given": ""."""
+
+    def __init__(self, *, rule: Rule, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
 
     def to_python(self, value: Any) -> str:
         if value is None or (isinstance(value, str) and not value.strip()):
             return ""
-        key, problem = clean_key(value)
-        if key is None:
+        clean, problem = self.rule(value)
+        if clean is None:
             raise ValidationError(problem or "", code="invalid")
-        return key
+        return clean
 
 
 class WholeNumberField(forms.IntegerField):
@@ -97,7 +93,7 @@ class WholeNumberField(forms.IntegerField):
         "max_value": _("Must be at most %(limit_value)s."),
     }
 
-    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> int | None:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         number = whole_number(value)
@@ -168,7 +164,9 @@ class ChannelForm(EntityForm):
         initial=ChannelType.OPENAI,
         error_messages={"invalid_choice": _("Unknown type. Choose one of: %(choices)s.")},
     )
-    base_url = BaseUrlField(
+    # Stored without a trailing slash (see clean_base_url).
+    base_url = RuleField(
+        rule=clean_base_url,
         label=_("API address"),
         help_text=_("The upstream's OpenAI-compatible base URL, e.g. https://api.example.net/v1"),
         widget=forms.URLInput(
@@ -179,7 +177,9 @@ class ChannelForm(EntityForm):
             }
         ),
     )
-    key = KeyField(
+    # Blank means "none given": on a change, keep the stored key.
+    key = RuleField(
+        rule=clean_key,
         label=_("API key"),
         widget=forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
@@ -289,8 +289,13 @@ class ChannelForm(EntityForm):
             self.checked_models = posted_list(source, TICKED_MODELS)
 
     @classmethod
-    def from_json(  # type: ignore[override]
-        cls, data: Mapping[str, Any], *, partial: bool, channel: Channel | None = None
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        partial: bool,
+        channel: Channel | None = None,
+        **kwargs: Any,
     ) -> Self:
         """Values given field by field, as the JSON API sends them (lists, numbers, objects).
 
@@ -300,7 +305,9 @@ class ChannelForm(EntityForm):
         values = {name[:100]: value for name, value in data.items()}
         if channel is not None:
             values.setdefault("key", "")
-        return super().from_json(values, partial=partial, channel=channel, plain_values=True)
+        return super().from_json(
+            values, partial=partial, channel=channel, plain_values=True, **kwargs
+        )
 
     @staticmethod
     def _initial(source: Mapping[str, Any] | None, channel: Channel | None) -> dict[str, Any]:

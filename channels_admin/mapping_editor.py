@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 MAPPING_MODES = ("rows", "json")
 
 
-class _Pairs(list):
+class _Pairs(list[tuple[str, Any]]):
     """A JSON object read as its (key, value) pairs, so repeated keys are not lost."""
 
 

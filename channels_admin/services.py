@@ -38,7 +38,7 @@ _AUDITED = {
     "model_mapping": "model_mapping",
     "test_model": "test_model",
 }
-_STATUS_ACTIONS = {
+_STATUS_ACTIONS: dict[str, str] = {
     ChannelStatus.ENABLED: "enabled",
     ChannelStatus.DISABLED: "disabled",
     ChannelStatus.AUTO_DISABLED: "auto_disabled",

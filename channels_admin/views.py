@@ -22,10 +22,11 @@ from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.selectors import groups_in_use
 from channels_admin.services import channel_copy, channel_delete, channel_update
 from channels_admin.viewutils import back_url, render_row
-from core.adminui import HtmxHttpRequest, render_page_or_fragment, staff_required
-from core.listing import paginate
+from core.adminui import HtmxHttpRequest, render_list, staff_required
+from core.listing import ListPage, ListSpec
 
 INLINE_FIELDS = ("weight", "priority")
+CHANNEL_LIST = ListSpec("channels_admin:list", target="#channel-table", per_page=PAGE_SIZE)
 
 
 def _field_label(name: str) -> str:
@@ -37,16 +38,8 @@ def _field_label(name: str) -> str:
 @require_GET
 def channel_list(request: HtmxHttpRequest) -> HttpResponse:
     state = read_channel_list_state(request.GET)
-    listing = paginate(
-        find_channels(state),
-        state,
-        request.GET.get("p"),
-        per_page=PAGE_SIZE,
-        path=reverse("channels_admin:list"),
-        target="#channel-table",
-    )
+    listing: ListPage[Channel] = CHANNEL_LIST.paginate(request, find_channels(state), state)
     context = {
-        "listing": listing,
         "groups": groups_in_use(),
         "statuses": ChannelStatus.choices,
         "types": ChannelType.choices,
@@ -55,12 +48,8 @@ def channel_list(request: HtmxHttpRequest) -> HttpResponse:
         # Rows send their no-JavaScript forms back to this very list.
         "back_url": listing.url,
     }
-    return render_page_or_fragment(
-        request,
-        "channels_admin/list.html",
-        "channels_admin/_table.html",
-        context,
-        push_url=listing.url,
+    return render_list(
+        request, "channels_admin/list.html", "channels_admin/_table.html", listing, context
     )
 
 

@@ -14,15 +14,17 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from core.crypto import decrypt_secret, encrypt_secret
+from core.listing import ListPage
 
 View = Callable[..., Any]
 FORBIDDEN_TEMPLATE = "gateway/forbidden.html"
@@ -70,6 +72,27 @@ def render_page_or_fragment(
     return response
 
 
+def render_list(
+    request: HttpRequest,
+    page_template: str,
+    fragment_template: str,
+    listing: ListPage[Any],
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """A list's page, or for htmx its table fragment with the list's tidy address pushed to
+    the browser's history. The templates get `listing` besides `context`."""
+    return render_page_or_fragment(
+        request,
+        page_template,
+        fragment_template,
+        {"listing": listing, **context},
+        status=status,
+        push_url=listing.url,
+    )
+
+
 def keep_for_one_view(request: HttpRequest, name: str, value: Mapping[str, str]) -> None:
     """Keep `value` for exactly one `take_kept_value(request, name)`: POST-redirect-GET.
 
@@ -102,6 +125,25 @@ def take_kept_value(request: HttpRequest, name: str) -> dict[str, str] | None:
     except ValueError:  # encrypted under a key the gateway no longer has
         return None
     return {str(key): str(item) for key, item in value.items()}
+
+
+def render_kept_value(
+    request: HttpRequest,
+    name: str,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    gone_message: str,
+    gone_to: str,
+) -> HttpResponseBase:
+    """The GET a create redirected to: `template` with what `keep_for_one_view` kept under
+    `name` (its values join `context`), once. After that (a reload, Back) the value is gone:
+    `gone_message` on the page `gone_to` (a URL name) instead."""
+    kept = take_kept_value(request, name)
+    if kept is None:
+        messages.info(request, gone_message)
+        return redirect(gone_to)
+    return render(request, template, {**context, **kept})
 
 
 def _is_fresh(entry: Any) -> bool:

@@ -11,15 +11,17 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
 from core.errors import ApiError, error_body
 
 JSON = "application/json"
+M = TypeVar("M", bound=Model)
 
 
 def json_response(data: Any, *, status: int = 200) -> HttpResponse:
@@ -73,6 +75,14 @@ def validation_error_response(exc: ValidationError) -> HttpResponse:
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, f"No {what} with this id.", code="not_found")
+
+
+def get_or_not_found(model: type[M], pk: int, what: str) -> M:
+    """The `model` row with this id, or the API's 404 ("No {what} with this id.")."""
+    found = model._default_manager.filter(pk=pk).first()
+    if found is None:
+        raise not_found(what)
+    return found
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:

@@ -19,10 +19,10 @@ UPSTREAM_ERRORS = (httpx.HTTPError, aiohttp.ClientError)
 
 def _timeout() -> httpx.Timeout:
     return httpx.Timeout(
-        connect=settings.UPSTREAM_CONNECT_TIMEOUT,
-        read=settings.UPSTREAM_READ_TIMEOUT,
+        connect=settings.CONNECT_TIMEOUT,
+        read=max(settings.FIRST_BYTE_TIMEOUT, settings.STREAM_IDLE_TIMEOUT),
         write=_TIMEOUT_WRITE_SECONDS,
-        pool=settings.UPSTREAM_CONNECT_TIMEOUT,
+        pool=settings.CONNECT_TIMEOUT,
     )
 
 

@@ -16,7 +16,8 @@ from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, OrderBy, QuerySet
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 
 T = TypeVar("T")
 # Longer than any name, address or model a list could match; a longer search matches nothing.
@@ -189,3 +190,26 @@ def paginate(
         for number in found.paginator.get_elided_page_range(found.number, on_each_side=2, on_ends=1)
     ]
     return ListPage(state=state, page=found, path=path, target=target, page_numbers=numbers)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    """Where a list lives: its URL's name, the CSS selector of the fragment htmx swaps (the
+    table's wrapper, e.g. "#token-table") and how many rows a page shows."""
+
+    url_name: str
+    target: str
+    per_page: int
+
+    def paginate(
+        self, request: HttpRequest, items: Sequence[T] | QuerySet[Any], state: ListState
+    ) -> ListPage[T]:
+        """The page of `items` the request asks for (`p`), as `paginate` picks it."""
+        return paginate(
+            items,
+            state,
+            request.GET.get("p"),
+            per_page=self.per_page,
+            path=reverse(self.url_name),
+            target=self.target,
+        )

@@ -38,6 +38,8 @@ def _authenticate(request: HttpRequest, key: str) -> AdminKey | None:
         now = timezone.now()
         AdminKey.objects.filter(pk=admin_key.pk).update(last_used_at=now)
         admin_key.last_used_at = now
+        # Read back by audit's actor_from_request (HttpRequest's stubs know only the attributes
+        # Django's own middleware set).
         request.admin_key = admin_key  # type: ignore[attr-defined]
     return admin_key
 

@@ -39,6 +39,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
 
     # The connection -------------------------------------------------------------------
+    # uvicorn's HttpToolsProtocol narrows asyncio's BaseTransport to Transport (and ignores the
+    # override error itself); this override keeps its signature.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm(self.header_timeout, self._headers_timed_out)

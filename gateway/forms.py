@@ -11,8 +11,6 @@ from django.utils.translation import ngettext
 
 from gateway.login_throttle import LoginThrottle, client_ip
 
-__all__ = ["LoginThrottle", "StaffLoginForm", "client_ip", "throttled_message"]
-
 
 def throttled_message(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
@@ -48,8 +46,3 @@ class StaffLoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not user.is_staff:
             raise self.get_invalid_login_error()
-
-    def forget_failures(self) -> None:
-        """Kept for LoginView.form_valid; clean() already cleared this account's failures."""
-        username = self.cleaned_data.get("username") or ""
-        LoginThrottle(username, client_ip(self.request)).account.reset()

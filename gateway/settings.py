@@ -101,7 +101,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _sqlite_path,
+            "NAME": str(_sqlite_path),
             "OPTIONS": {
                 # IMMEDIATE: writers take the lock up front instead of failing mid-transaction.
                 "transaction_mode": "IMMEDIATE",
@@ -182,9 +182,21 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # --- The relay ---------------------------------------------------------------------------
 # How often a process checks whether an admin changed channels or tokens (seconds).
 RELAY_REFRESH_SECONDS = env_float("TOLLGATE_RELAY_REFRESH_SECONDS", 0.5)
-UPSTREAM_CONNECT_TIMEOUT = env_float("TOLLGATE_UPSTREAM_CONNECT_TIMEOUT", 10.0)
-# Long: a slow model may think for minutes between two stream chunks.
-UPSTREAM_READ_TIMEOUT = env_float("TOLLGATE_UPSTREAM_READ_TIMEOUT", 600.0)
+# --- Timeouts: the defaults for channels that set none of their own (seconds) ------------
+# (helper H8-relay: refine defaults and the reasoning; keep the names)
+CONNECT_TIMEOUT = env_float("TOLLGATE_CONNECT_TIMEOUT", 10.0, minimum=0.001)
+FIRST_BYTE_TIMEOUT = env_float("TOLLGATE_FIRST_BYTE_TIMEOUT", 300.0, minimum=0.001)
+STREAM_IDLE_TIMEOUT = env_float("TOLLGATE_STREAM_IDLE_TIMEOUT", 300.0, minimum=0.001)
+TOTAL_TIMEOUT = env_float("TOLLGATE_TOTAL_TIMEOUT", 1800.0, minimum=0.001)
+# --- Circuit breaking, cooldowns, recovery -------------------------------------------------
+# (helper H8-admin: refine defaults; keep the names)
+BREAKER_FAILURES = env_int("TOLLGATE_BREAKER_FAILURES", 5, minimum=1)
+BREAKER_WINDOW = env_float("TOLLGATE_BREAKER_WINDOW", 60.0, minimum=0.001)
+COOLDOWN_SECONDS = env_float("TOLLGATE_COOLDOWN_SECONDS", 30.0, minimum=0.001)
+PROBE_INTERVAL = env_float("TOLLGATE_PROBE_INTERVAL", 30.0, minimum=0.001)
+PROBE_MAX_INTERVAL = env_float("TOLLGATE_PROBE_MAX_INTERVAL", 1800.0, minimum=0.001)
+# Every enabled channel tested on a schedule, like New API's; 0 = off.
+TEST_ALL_INTERVAL = env_float("TOLLGATE_TEST_ALL_INTERVAL", 0.0)
 UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, minimum=1)
 # Further channels tried when one fails before any byte reached the client.
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)

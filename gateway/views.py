@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -35,8 +36,8 @@ class LoginView(auth_views.LoginView):
             return redirect(self.get_success_url())
         return super().dispatch(request, *args, **kwargs)
 
-    def form_valid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
-        form.forget_failures()
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        # StaffLoginForm.clean() already gave this account a clean slate.
         response = super().form_valid(form)
         # A password alone never carries over an earlier session's second step.
         self.request.session.pop(DEVICE_ID_SESSION_KEY, None)
@@ -49,7 +50,7 @@ class LoginView(auth_views.LoginView):
         record_sign_in(user=user, actor=actor_from_request(self.request), method="password")
         return response
 
-    def form_invalid(self, form: StaffLoginForm) -> HttpResponse:  # type: ignore[override]
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if form.has_error("__all__", "throttled"):
             response.status_code = 429

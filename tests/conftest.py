@@ -1,12 +1,30 @@
+"""What every test shares: a clean slate, the named personas and the common objects.
+
+Personas (as healthchecks' base test case has them):
+- alice: an administrator (is_staff), signed in as `staff_client` (`csrf_client` checks CSRF);
+- bob: a signed-in user who is not an administrator, as `plain_client`;
+- carol: a second administrator;
+- an anonymous visitor: pytest-django's `client`, or a fresh `Client()`.
+Objects: `channel` (the plain one), `full_channel` (every field set), `live_channel` (at the
+fake upstream), `admin_key` and `api` (a client sending it). Factories for anything else live
+in tests/support/factories.py.
+"""
+
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.cache import cache
 from django.db import connections
+from django.test import Client
 
+from audit.models import AuditEvent
+from channels_admin.models import Channel
+from tests.support.factories import make_admin_key, make_channel, make_user
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 
 
@@ -22,6 +40,29 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.WHITENOISE_USE_FINDERS = True
     # Tests log in a lot; the real hasher makes each login slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    config.addinivalue_line(
+        "markers",
+        "served: runs gunicorn on a throwaway SQLite site (DATABASE_URL plays no part)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean_slate(settings: Any) -> Iterator[None]:
+    """Each test starts from the defaults, whatever the environment or .env says, with an
+    empty cache (login throttling counts there)."""
+    settings.LANGUAGE_CODE = "en"
+    settings.PUBLIC_BASE_URL = ""
+    settings.REQUIRE_2FA = False
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _close_relay_thread_connections() -> Iterator[None]:
+    """Close what the relay's loader thread opened, or PostgreSQL cannot drop the test DB."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture
@@ -31,8 +72,90 @@ def upstream() -> Iterator[FakeUpstream]:
         yield fake
 
 
-@pytest.fixture(autouse=True)
-def _close_relay_thread_connections() -> Iterator[None]:
-    """Close what the relay's loader thread opened, or PostgreSQL cannot drop the test DB."""
-    yield
-    asyncio.run(sync_to_async(connections.close_all)())
+# --- personas ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    """An administrator (staff, not superuser: staff is all the panel asks for)."""
+    return make_user("alice", staff=True)
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    """A user who may sign in to nothing here: not staff."""
+    return make_user("bob", staff=False)
+
+
+@pytest.fixture
+def carol(db: None) -> Any:
+    """A second administrator."""
+    return make_user("carol", staff=True)
+
+
+def _signed_in(user: Any, **options: Any) -> Client:
+    client = Client(**options)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(alice: Any) -> Client:
+    """alice, signed in (by password alone: she has no second factor)."""
+    return _signed_in(alice)
+
+
+@pytest.fixture
+def csrf_client(alice: Any) -> Client:
+    """alice, signed in, with CSRF checks on as in a browser (and no token sent)."""
+    return _signed_in(alice, enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def plain_client(bob: Any) -> Client:
+    """bob, signed in: not an administrator."""
+    return _signed_in(bob)
+
+
+# --- objects -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def channel(db: None) -> Channel:
+    """A channel as the factory makes it: "Primary", one model, the defaults for the rest."""
+    return make_channel()
+
+
+@pytest.fixture
+def full_channel(db: None) -> Channel:
+    """A channel with every field set away from its default."""
+    return make_channel(
+        models=["gpt-4o-mini", "gpt-4o"],
+        groups=["default", "vip"],
+        weight=3,
+        priority=5,
+        model_mapping={"fast": "gpt-4o-mini", "smart": "gpt-4o"},
+        test_model="gpt-4o",
+    )
+
+
+@pytest.fixture
+def live_channel(db: None, upstream: FakeUpstream) -> Channel:
+    """A channel at the fake upstream, with the right key: its test passes."""
+    return make_channel(upstream, name="Live", models=["gpt-4o-mini"])
+
+
+@pytest.fixture
+def admin_key(db: None) -> str:
+    """A working admin API key named "tests"."""
+    return make_admin_key().key
+
+
+@pytest.fixture
+def api(admin_key: str) -> Client:
+    """Sends a valid admin key; enforces CSRF checks, so passing tests prove the API is exempt.
+
+    The audit log starts empty: creating the key is itself an event, and no test's.
+    """
+    AuditEvent.objects.all().delete()
+    return Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {admin_key}"})

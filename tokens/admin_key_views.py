@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,8 +15,8 @@ from core.adminui import (
     HtmxHttpRequest,
     is_fragment_request,
     keep_for_one_view,
+    render_kept_value,
     staff_required,
-    take_kept_value,
 )
 from tokens import services
 from tokens.forms import AdminKeyForm
@@ -58,22 +58,20 @@ def admin_key_add(request: HtmxHttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 @never_cache
-def admin_key_created(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def admin_key_created(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     admin_key = get_object_or_404(AdminKey, pk=pk)
-    kept = take_kept_value(request, _created_slot(admin_key.pk))
-    if kept is None:
-        messages.info(
-            request,
-            _("The admin API key “%(name)s” was shown once and cannot be shown again.")
-            % {"name": admin_key.name},
-        )
-        return redirect("admin_keys:list")
-    context = {
-        "admin_key": admin_key,
-        "key": kept["key"],
-        "example_url": request.build_absolute_uri(reverse("api:channels")),
-    }
-    return render(request, "tokens/admin_key_created.html", context)
+    return render_kept_value(
+        request,
+        _created_slot(admin_key.pk),
+        "tokens/admin_key_created.html",
+        {
+            "admin_key": admin_key,
+            "example_url": request.build_absolute_uri(reverse("api:channels")),
+        },
+        gone_message=_("The admin API key “%(name)s” was shown once and cannot be shown again.")
+        % {"name": admin_key.name},
+        gone_to="admin_keys:list",
+    )
 
 
 @staff_required

@@ -11,7 +11,14 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_from_request
-from core.api import api_view, iso, json_response, no_content, not_found, read_json_object
+from core.api import (
+    api_view,
+    get_or_not_found,
+    iso,
+    json_response,
+    no_content,
+    read_json_object,
+)
 from tokens.forms import TokenForm
 from tokens.models import Token
 from tokens.services import token_create, token_delete, token_update
@@ -33,13 +40,6 @@ def token_as_dict(token: Token) -> dict[str, Any]:
     }
 
 
-def _get_token(token_id: int) -> Token:
-    token = Token.objects.filter(pk=token_id).first()
-    if token is None:
-        raise not_found("token")
-    return token
-
-
 @api_view("GET", "POST")
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
@@ -53,7 +53,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @api_view("GET", "PATCH", "DELETE")
 def token(request: HttpRequest, token_id: int) -> HttpResponse:
-    found = _get_token(token_id)
+    found = get_or_not_found(Token, token_id, "token")
     if request.method == "GET":
         return json_response(token_as_dict(found))
     if request.method == "DELETE":

@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tokens.selectors import is_expired
+
 TOKEN_KEY_PREFIX = "sk-"
 ADMIN_KEY_PREFIX = "tga-"
 # "sk-" + 8 characters: enough to find the row, shown in lists so users can tell keys apart.
@@ -19,6 +21,8 @@ class TokenStatus(models.TextChoices):
 class HashedKey(models.Model):
     """A secret kept only as its keyed hash, found by a short prefix that is safe to show."""
 
+    prefix: str  # a field of each concrete model: its length differs
+
     name = models.CharField(_("name"), max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -33,7 +37,12 @@ class HashedKey(models.Model):
 
     @property
     def display_prefix(self) -> str:
-        return f"{self.prefix}…"  # type: ignore[attr-defined]
+        return f"{self.prefix}…"
+
+    @property
+    def name_and_prefix(self) -> str:
+        """How the audit log names a key (as the object, or as the actor): "ci (tga-Ab12Cd34e…)"."""
+        return f"{self.name} ({self.display_prefix})"
 
 
 class Token(HashedKey):
@@ -51,7 +60,7 @@ class Token(HashedKey):
 
     @property
     def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now()
+        return is_expired(self.expires_at, timezone.now())
 
 
 class AdminKey(HashedKey):

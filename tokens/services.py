@@ -44,8 +44,17 @@ def _audited(token: Token) -> dict[str, Any]:
     }
 
 
-def _token_repr(token: Token) -> str:
-    return f"{token.name} ({token.display_prefix})"
+def _record(
+    key: Token | AdminKey, actor: Actor, action: str, changes: dict[str, Any] | None = None
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=TOKEN if isinstance(key, Token) else ADMIN_KEY,
+        object_id=key.pk,
+        object_repr=key.name_and_prefix,
+        changes=changes,
+    )
 
 
 @transaction.atomic
@@ -76,27 +85,9 @@ def token_create(
         key_hash=keyed_hash(key),
     )
     settings = {field: value for field, value in _audited(token).items() if value}
-    audit_record(
-        actor=actor,
-        action="created",
-        object_type=TOKEN,
-        object_id=token.pk,
-        object_repr=_token_repr(token),
-        changes=changed_fields({}, settings),
-    )
+    _record(token, actor, "created", changed_fields({}, settings))
     bump_relay_version()
     return token, key
-
-
-def _record_token(token: Token, actor: Actor, action: str, changes: dict[str, Any]) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        object_type=TOKEN,
-        object_id=token.pk,
-        object_repr=_token_repr(token),
-        changes=changes,
-    )
 
 
 @transaction.atomic
@@ -111,23 +102,17 @@ def token_update(*, token: Token, changes: Mapping[str, Any], actor: Actor = SYS
     changed = changed_fields(before, _audited(token))
     status_change = changed.pop("status", None)
     if changed:
-        _record_token(token, actor, "changed", changed)
+        _record(token, actor, "changed", changed)
     if status_change is not None:
         action = "enabled" if token.status == TokenStatus.ENABLED else "disabled"
-        _record_token(token, actor, action, {"status": status_change})
+        _record(token, actor, action, {"status": status_change})
     bump_relay_version()
     return token
 
 
 @transaction.atomic
 def token_delete(*, token: Token, actor: Actor = SYSTEM) -> None:
-    audit_record(
-        actor=actor,
-        action="deleted",
-        object_type=TOKEN,
-        object_id=token.pk,
-        object_repr=_token_repr(token),
-    )
+    _record(token, actor, "deleted")
     token.delete()
     bump_relay_version()
 
@@ -139,25 +124,13 @@ def admin_key_create(*, name: str, actor: Actor = SYSTEM) -> tuple[AdminKey, str
     admin_key = AdminKey.objects.create(
         name=name, prefix=key[:ADMIN_KEY_PREFIX_LENGTH], key_hash=keyed_hash(key)
     )
-    audit_record(
-        actor=actor,
-        action="created",
-        object_type=ADMIN_KEY,
-        object_id=admin_key.pk,
-        object_repr=f"{admin_key.name} ({admin_key.display_prefix})",
-    )
+    _record(admin_key, actor, "created")
     return admin_key, key
 
 
 @transaction.atomic
 def admin_key_revoke(*, admin_key: AdminKey, actor: Actor = SYSTEM) -> None:
-    audit_record(
-        actor=actor,
-        action="revoked",
-        object_type=ADMIN_KEY,
-        object_id=admin_key.pk,
-        object_repr=f"{admin_key.name} ({admin_key.display_prefix})",
-    )
+    _record(admin_key, actor, "revoked")
     admin_key.delete()
 
 

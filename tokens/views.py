@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,17 +19,18 @@ from core.adminui import (
     is_fragment_request,
     keep_for_one_view,
     public_base_url,
-    render_page_or_fragment,
+    render_kept_value,
+    render_list,
     staff_required,
-    take_kept_value,
 )
-from core.listing import Choice, ListPage, ListState, paginate, read_list_state
+from core.listing import Choice, ListPage, ListSpec, ListState, read_list_state
 from tokens import services
 from tokens.forms import TokenForm
 from tokens.models import Token, TokenStatus
 from tokens.selectors import expired_q
 
 PAGE_SIZE = 25
+TOKEN_LIST = ListSpec("tokens:list", target="#token-table", per_page=PAGE_SIZE)
 # `o` sort keys -> Token fields.
 SORTS = {"name": "name", "created": "created_at", "expires": "expires_at", "used": "last_used_at"}
 DEFAULT_ORDER = "-created"
@@ -75,23 +75,13 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
         default_order=DEFAULT_ORDER,
         filters={"status": Choice(STATUS_FILTERS)},
     )
-    listing: ListPage[Token] = paginate(
-        _find_tokens(state),
-        state,
-        request.GET.get("p"),
-        per_page=PAGE_SIZE,
-        path=reverse("tokens:list"),
-        target="#token-table",
-    )
+    listing: ListPage[Token] = TOKEN_LIST.paginate(request, _find_tokens(state), state)
     context = {
-        "listing": listing,
         "status_filters": STATUS_FILTERS,
         "base_url": public_base_url(request),
         "total": Token.objects.count(),
     }
-    return render_page_or_fragment(
-        request, "tokens/list.html", "tokens/_table.html", context, push_url=listing.url
-    )
+    return render_list(request, "tokens/list.html", "tokens/_table.html", listing, context)
 
 
 def _form_page(request: HtmxHttpRequest, form: TokenForm, token: Token | None) -> HttpResponse:
@@ -115,18 +105,17 @@ def token_add(request: HtmxHttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 @never_cache
-def token_created(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def token_created(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     token = get_object_or_404(Token, pk=pk)
-    kept = take_kept_value(request, _created_slot(token.pk))
-    if kept is None:
-        messages.info(
-            request,
-            _("The key of “%(name)s” was shown once and cannot be shown again.")
-            % {"name": token.name},
-        )
-        return redirect("tokens:list")
-    context = {"token": token, "key": kept["key"], "base_url": public_base_url(request)}
-    return render(request, "tokens/created.html", context)
+    return render_kept_value(
+        request,
+        _created_slot(token.pk),
+        "tokens/created.html",
+        {"token": token, "base_url": public_base_url(request)},
+        gone_message=_("The key of “%(name)s” was shown once and cannot be shown again.")
+        % {"name": token.name},
+        gone_to="tokens:list",
+    )
 
 
 @staff_required

@@ -25,6 +25,3 @@ class ChannelSlots:
             self._in_flight[channel_id] = count
         else:
             self._in_flight.pop(channel_id, None)
-
-    def in_flight(self, channel_id: int) -> int:
-        return self._in_flight.get(channel_id, 0)

@@ -8,10 +8,11 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import PASSWORD, Enrolled
+from tests.support.factories import PASSWORD
+from tests.support.two_factor import Enrolled
 
 
-def test_a_password_only_sign_in_is_audited(staff_user: Any) -> None:
+def test_a_password_only_sign_in_is_audited(alice: Any) -> None:
     client = Client()
     response = client.post("/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
@@ -22,7 +23,7 @@ def test_a_password_only_sign_in_is_audited(staff_user: Any) -> None:
 
 
 def test_with_two_factor_the_password_alone_is_not_a_sign_in(
-    staff_user: Any, enrolled: Enrolled
+    alice: Any, enrolled: Enrolled
 ) -> None:
     client = Client()
     client.post("/login/", {"username": "alice", "password": PASSWORD})
@@ -30,7 +31,7 @@ def test_with_two_factor_the_password_alone_is_not_a_sign_in(
     assert DEVICE_ID_SESSION_KEY not in client.session
 
 
-def test_a_wrong_password_never_reaches_the_code_page(staff_user: Any, enrolled: Enrolled) -> None:
+def test_a_wrong_password_never_reaches_the_code_page(alice: Any, enrolled: Enrolled) -> None:
     client = Client()
     response = client.post("/login/", {"username": "alice", "password": "wrong"})
     assert response.status_code == 200

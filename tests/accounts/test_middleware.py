@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from tests.accounts.conftest import PASSWORD, Enrolled
+from tests.support.factories import PASSWORD, make_admin_key
+from tests.support.two_factor import Enrolled
 from tokens.models import Token
-from tokens.services import admin_key_create
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/channels/?q=x"}
 
@@ -67,7 +67,7 @@ def test_logging_out_and_switching_language_still_work(half_signed_in: Client) -
 
 
 def test_the_admin_api_answers_by_key_whatever_the_session(half_signed_in: Client) -> None:
-    _, key = admin_key_create(name="automation")
+    _, key = make_admin_key(name="automation")
     response = half_signed_in.get("/api/tokens", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200
     assert response.json() == {"data": []}

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.accounts.conftest import code_for
+from tests.support.two_factor import code_for
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import Enrolled
+from tests.support.two_factor import Enrolled
 
 
 def test_it_turns_two_factor_off_and_audits_it(enrolled: Enrolled) -> None:
@@ -22,7 +22,7 @@ def test_it_turns_two_factor_off_and_audits_it(enrolled: Enrolled) -> None:
     assert (event.actor_kind, event.actor, event.object_repr) == ("system", "manage.py", "alice")
 
 
-def test_it_says_when_there_was_nothing_to_do(staff_user: Any) -> None:
+def test_it_says_when_there_was_nothing_to_do(alice: Any) -> None:
     out = StringIO()
     call_command("two_factor_disable", "alice", stdout=out)
     assert "already off" in out.getvalue()

@@ -9,7 +9,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import PASSWORD, Enrolled
+from tests.support.factories import PASSWORD
+from tests.support.two_factor import Enrolled
 
 URL = "/account/security/disable/"
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import Enrolled
+from tests.support.two_factor import Enrolled
 
 URL = "/account/security/recovery-codes/"
 

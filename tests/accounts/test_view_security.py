@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.accounts.conftest import Enrolled, enrol
+from tests.support.two_factor import Enrolled, enrol
 
 URL = "/account/security/"
 
@@ -55,8 +55,8 @@ def test_with_two_factor_it_shows_the_status_and_controls(
         assert code not in body and f"{code[:4]}-{code[4:]}" not in body
 
 
-def test_it_shows_only_the_admins_own_status(staff_client: Client, other_staff_user: Any) -> None:
-    enrol(other_staff_user)
+def test_it_shows_only_the_admins_own_status(staff_client: Client, carol: Any) -> None:
+    enrol(carol)
     body = staff_client.get(URL).content.decode()
     assert 'id="two-factor-status">Off<' in body
 

@@ -47,6 +47,6 @@ def test_the_qr_code_is_a_plain_svg_image(staff_client: Client) -> None:
     assert svg.startswith("<svg") and "<script" not in svg
 
 
-def test_another_admins_setup_is_not_shown(staff_client: Client, other_staff_user: Any) -> None:
-    two_factor_begin(user=other_staff_user)
+def test_another_admins_setup_is_not_shown(staff_client: Client, carol: Any) -> None:
+    two_factor_begin(user=carol)
     assert staff_client.get(URL).status_code == 302

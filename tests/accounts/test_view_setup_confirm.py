@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.services import two_factor_begin
 from audit.models import AuditEvent
-from tests.accounts.conftest import Enrolled, code_for
+from tests.support.two_factor import Enrolled, code_for
 
 URL = "/account/security/setup/confirm/"
 
@@ -134,9 +134,9 @@ def test_a_new_app_replaces_the_old_one_and_its_codes(
     assert verified_client.get("/tokens/").status_code == 200
 
 
-def test_another_admins_code_does_not_confirm(staff_client: Client, other_staff_user: Any) -> None:
+def test_another_admins_code_does_not_confirm(staff_client: Client, carol: Any) -> None:
     _start(staff_client)
-    carol_device = two_factor_begin(user=other_staff_user)
+    carol_device = two_factor_begin(user=carol)
     response = staff_client.post(URL, {"code": code_for(carol_device)})
     assert "This code does not match" in response.content.decode()
     assert not TOTPDevice.objects.filter(confirmed=True).exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.accounts.conftest import Enrolled
+from tests.support.two_factor import Enrolled
 
 URL = "/account/security/setup/start/"
 

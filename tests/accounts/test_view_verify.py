@@ -10,7 +10,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import PASSWORD, Enrolled, code_for, enrol
+from tests.support.factories import PASSWORD
+from tests.support.two_factor import Enrolled, code_for, enrol
 
 URL = "/account/verify/"
 
@@ -20,7 +21,7 @@ def _events(action: str) -> list[AuditEvent]:
 
 
 def test_the_password_step_leads_to_the_code_page_keeping_next(
-    staff_user: Any, enrolled: Enrolled
+    alice: Any, enrolled: Enrolled
 ) -> None:
     client = Client()
     response = client.post(
@@ -61,7 +62,7 @@ def test_it_accepts_a_code_typed_with_a_space(half_signed_in: Client, enrolled: 
 
 
 def test_a_recovery_code_signs_in_once(
-    staff_user: Any, half_signed_in: Client, enrolled: Enrolled
+    alice: Any, half_signed_in: Client, enrolled: Enrolled
 ) -> None:
     code = enrolled.recovery_codes[0]
     response = half_signed_in.post(URL, {"code": f"{code[:4]}-{code[4:].upper()}"}, follow=True)
@@ -80,7 +81,7 @@ def test_a_recovery_code_signs_in_once(
 
 
 def test_a_code_cannot_be_used_twice(
-    staff_user: Any, half_signed_in: Client, enrolled: Enrolled
+    alice: Any, half_signed_in: Client, enrolled: Enrolled
 ) -> None:
     code = enrolled.code()
     assert half_signed_in.post(URL, {"code": code}).status_code == 302
@@ -159,8 +160,8 @@ def test_a_malformed_code_says_what_a_code_looks_like(
     assert _events("sign_in_code_refused") == []
 
 
-def test_another_admins_code_does_not_work(half_signed_in: Client, other_staff_user: Any) -> None:
-    carol = enrol(other_staff_user)
+def test_another_admins_code_does_not_work(half_signed_in: Client, carol: Any) -> None:
+    carol = enrol(carol)
     response = half_signed_in.post(URL, {"code": code_for(carol.device)})
     assert response.status_code == 200
     assert response.status_code == 200

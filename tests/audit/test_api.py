@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from tests.api.helpers import error_of
-from tests.audit.conftest import BOT, T0
+from tests.support.api import error_of
+from tests.support.audit import BOT, T0
 
 URL = "/api/audit"
 Record = Callable[..., AuditEvent]

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from tests.audit.conftest import BOT, T0
+from tests.support.audit import BOT, T0
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 URL = "/audit/"

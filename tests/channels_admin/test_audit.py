@@ -6,7 +6,6 @@ The channel key never appears in an event; a key change says only "changed".
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +16,8 @@ from audit.models import AuditEvent
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.probe import recheck_refused_channel
 from channels_admin.services import channel_auto_disable, channel_update
-from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.channels import add_form, edit_form
+from tests.support.factories import CHANNEL_KEY, make_channel
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.pages import HTMX
 
@@ -38,8 +38,8 @@ def only(action: str) -> AuditEvent:
     return event
 
 
-def assert_by_admin(event: AuditEvent) -> None:
-    assert (event.actor_kind, event.actor, event.ip) == ("user", "admin", IP)
+def assert_by_alice(event: AuditEvent) -> None:
+    assert (event.actor_kind, event.actor, event.ip) == ("user", "alice", IP)
 
 
 def assert_no_key_anywhere(*keys: str) -> None:
@@ -51,169 +51,133 @@ def assert_no_key_anywhere(*keys: str) -> None:
         assert channel.key_encrypted not in dumped
 
 
-def form_data(channel: Channel, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": channel.name,
-        "type": channel.type,
-        "base_url": channel.base_url,
-        "key": "",
-        "models": "\n".join(channel.model_names),
-        "groups": ", ".join(channel.groups),
-        "weight": str(channel.weight),
-        "priority": str(channel.priority),
-        "status": channel.status,
-        "test_model": channel.test_model,
-        "mapping_mode": "rows",
-        "channel": str(channel.pk),
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
-
-
-def test_adding_records_created(admin_client: Client) -> None:
-    admin_client.post(
-        "/channels/add/",
-        {
-            "name": "New",
-            "type": "openai",
-            "base_url": "https://api.example.net/v1",
-            "key": SECRET_KEY,
-            "models": "gpt-4o-mini",
-            "groups": "default",
-            "weight": "2",
-            "priority": "0",
-            "status": "enabled",
-            "mapping_mode": "rows",
-            "action": "save",
-        },
-        **FROM,
-    )
+def test_adding_records_created(staff_client: Client) -> None:
+    staff_client.post("/channels/add/", add_form(name="New", weight="2"), **FROM)
     channel = Channel.objects.get()
     event = only("created")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert (event.object_id, event.object_repr) == (str(channel.pk), "New")
     assert event.changes["name"] == [None, "New"]
     assert event.changes["weight"] == [None, 2]
     assert "key" not in event.changes
-    assert_no_key_anywhere(SECRET_KEY)
+    assert_no_key_anywhere(CHANNEL_KEY)
 
 
-def test_editing_records_the_changed_fields(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(
-        f"/channels/{channel.pk}/", form_data(channel, name="Renamed", weight="4"), **FROM
+def test_editing_records_the_changed_fields(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(
+        f"/channels/{channel.pk}/", edit_form(channel, name="Renamed", weight="4"), **FROM
     )
     event = only("changed")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert event.changes == {"name": ["Primary", "Renamed"], "weight": [1, 4]}
     assert event.object_repr == "Renamed"
 
 
-def test_a_new_key_is_recorded_as_changed_only(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(f"/channels/{channel.pk}/", form_data(channel, key=NEW_KEY), **FROM)
+def test_a_new_key_is_recorded_as_changed_only(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(f"/channels/{channel.pk}/", edit_form(channel, key=NEW_KEY), **FROM)
     assert only("changed").changes == {"key": "changed"}
-    assert_no_key_anywhere(SECRET_KEY, NEW_KEY)
+    assert_no_key_anywhere(CHANNEL_KEY, NEW_KEY)
 
 
-def test_the_same_key_typed_again_is_no_change(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(f"/channels/{channel.pk}/", form_data(channel, key=SECRET_KEY), **FROM)
+def test_the_same_key_typed_again_is_no_change(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(f"/channels/{channel.pk}/", edit_form(channel, key=CHANNEL_KEY), **FROM)
     assert events("changed") == []
 
 
-def test_a_refused_edit_records_nothing(admin_client: Client, channel: Channel) -> None:
+def test_a_refused_edit_records_nothing(staff_client: Client, channel: Channel) -> None:
     before = len(events())
-    admin_client.post(f"/channels/{channel.pk}/", form_data(channel, weight="-5"), **FROM)
+    staff_client.post(f"/channels/{channel.pk}/", edit_form(channel, weight="-5"), **FROM)
     assert len(events()) == before
 
 
 def test_disabling_in_the_form_is_also_a_disabled_event(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
-    admin_client.post(
-        f"/channels/{channel.pk}/", form_data(channel, status="disabled", priority="3"), **FROM
+    staff_client.post(
+        f"/channels/{channel.pk}/", edit_form(channel, status="disabled", priority="3"), **FROM
     )
     assert only("changed").changes == {"priority": [0, 3]}
     disabled = only("disabled")
-    assert_by_admin(disabled)
+    assert_by_alice(disabled)
     assert disabled.changes == {"status": ["enabled", "disabled"]}
 
 
-def test_the_inline_edit_records_changed(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(f"/channels/{channel.pk}/inline/", {"weight": "7"}, headers=HTMX, **FROM)
+def test_the_inline_edit_records_changed(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(f"/channels/{channel.pk}/inline/", {"weight": "7"}, headers=HTMX, **FROM)
     event = only("changed")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert event.changes == {"weight": [1, 7]}
 
 
 def test_the_status_buttons_record_disabled_and_enabled(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
     url = f"/channels/{channel.pk}/status/"
-    admin_client.post(url, {"status": "disabled"}, headers=HTMX, **FROM)
-    admin_client.post(url, {"status": "enabled"}, **FROM)
-    assert_by_admin(only("disabled"))
+    staff_client.post(url, {"status": "disabled"}, headers=HTMX, **FROM)
+    staff_client.post(url, {"status": "enabled"}, **FROM)
+    assert_by_alice(only("disabled"))
     enabled = only("enabled")
-    assert_by_admin(enabled)
+    assert_by_alice(enabled)
     assert enabled.changes == {"status": ["disabled", "enabled"]}
 
 
-def test_deleting_records_deleted(admin_client: Client, channel: Channel) -> None:
+def test_deleting_records_deleted(staff_client: Client, channel: Channel) -> None:
     pk = channel.pk
-    admin_client.post(f"/channels/{pk}/delete/", **FROM)
+    staff_client.post(f"/channels/{pk}/delete/", **FROM)
     event = only("deleted")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert (event.object_id, event.object_repr) == (str(pk), "Primary")
     assert not Channel.objects.exists()
 
 
-def test_copying_records_copied_on_the_copy(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(f"/channels/{channel.pk}/copy/", **FROM)
+def test_copying_records_copied_on_the_copy(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(f"/channels/{channel.pk}/copy/", **FROM)
     copy = Channel.objects.exclude(pk=channel.pk).get()
     event = only("copied")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert (event.object_id, event.object_repr) == (str(copy.pk), "Primary (copy)")
     assert f"channel {channel.pk}" in event.detail
-    assert_no_key_anywhere(SECRET_KEY)
+    assert_no_key_anywhere(CHANNEL_KEY)
 
 
 def test_a_passing_test_records_tested(
-    admin_client: Client, live_channel: Channel, upstream: FakeUpstream
+    staff_client: Client, live_channel: Channel, upstream: FakeUpstream
 ) -> None:
-    admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX, **FROM)
+    staff_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX, **FROM)
     event = only("tested")
-    assert_by_admin(event)
+    assert_by_alice(event)
     assert event.detail.startswith("Passed in ")
     assert_no_key_anywhere(upstream.api_key)
 
 
 def test_a_failing_test_records_the_scrubbed_error(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: FakeUpstream
+    staff_client: Client, upstream: FakeUpstream
 ) -> None:
-    channel = make_channel(base_url=upstream.v1, key=SECRET_KEY)
-    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX, **FROM)
+    channel = make_channel(base_url=upstream.v1, key=CHANNEL_KEY)
+    staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX, **FROM)
     event = only("tested")
     assert event.detail.startswith("Failed: Incorrect API key provided")
     assert upstream.v1 not in event.detail
-    assert_no_key_anywhere(SECRET_KEY)
+    assert_no_key_anywhere(CHANNEL_KEY)
 
 
 def test_a_passing_test_that_re_enables_records_enabled(
-    admin_client: Client, live_channel: Channel
+    staff_client: Client, live_channel: Channel
 ) -> None:
     Channel.objects.filter(pk=live_channel.pk).update(status=ChannelStatus.AUTO_DISABLED)
-    admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX, **FROM)
+    staff_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX, **FROM)
     enabled = only("enabled")
-    assert_by_admin(enabled)
+    assert_by_alice(enabled)
     assert enabled.changes == {"status": ["auto_disabled", "enabled"]}
 
 
 @pytest.mark.parametrize("htmx", [True, False])
 def test_test_all_records_one_run_and_each_test(
-    admin_client: Client, live_channel: Channel, htmx: bool
+    staff_client: Client, live_channel: Channel, htmx: bool
 ) -> None:
-    admin_client.post("/channels/test-all/", headers=HTMX if htmx else {}, **FROM)
+    staff_client.post("/channels/test-all/", headers=HTMX if htmx else {}, **FROM)
     run = only("test_all")
-    assert_by_admin(run)
+    assert_by_alice(run)
     assert run.detail == "Scope: enabled; 1 channels."
     # With htmx each row posts its own test; without, the server ran them.
     assert len(events("tested")) == (0 if htmx else 1)
@@ -236,10 +200,8 @@ def test_a_second_auto_disable_records_nothing_more(channel: Channel) -> None:
     assert len(events("auto_disabled")) == 1
 
 
-def test_the_relay_recheck_records_its_test_as_the_gateway(
-    make_channel: Callable[..., Channel], upstream: FakeUpstream
-) -> None:
-    channel = make_channel(base_url=upstream.v1, key=SECRET_KEY)
+def test_the_relay_recheck_records_its_test_as_the_gateway(upstream: FakeUpstream) -> None:
+    channel = make_channel(base_url=upstream.v1, key=CHANNEL_KEY)
     async_to_sync(recheck_refused_channel)(channel.pk)
     tested = only("tested")
     assert (tested.actor_kind, tested.actor) == ("system", "gateway")

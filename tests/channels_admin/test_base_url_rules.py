@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
 from channels_admin.validation import MAX_BASE_URL_LENGTH
-from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.channels import add_form, form_cleaned, form_errors
+from tests.support.factories import CHANNEL_KEY, NEW_CHANNEL, make_channel
+from tests.support.pages import HTMX
 
 REFUSED = [
     ("https://user:hunter2@api.example.net/v1", "user name or password"),
@@ -29,13 +28,8 @@ REFUSED = [
 ]
 
 
-VALID = {"name": "A", "key": SECRET_KEY, "models": ["m"]}
-
-
 def errors_of(base_url: str) -> list[str]:
-    form = ChannelForm.from_json({**VALID, "base_url": base_url}, partial=False)
-    assert not form.is_valid()
-    errors = form.validation_error().message_dict
+    errors = form_errors({**NEW_CHANNEL, "base_url": base_url})
     assert list(errors) == ["base_url"]
     return errors["base_url"]
 
@@ -57,27 +51,7 @@ def test_it_refuses_what_is_not_a_plain_base_url(base_url: str, words: str) -> N
     ],
 )
 def test_plain_base_urls_pass(base_url: str) -> None:
-    form = ChannelForm.from_json({**VALID, "base_url": base_url}, partial=False)
-    assert form.is_valid(), form.errors
-    assert form.cleaned_data["base_url"] == base_url.rstrip("/")
-
-
-def _form(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "Main",
-        "type": "openai",
-        "base_url": "https://api.example.net/v1",
-        "key": SECRET_KEY,
-        "models": "gpt-4o-mini",
-        "groups": "default",
-        "weight": "1",
-        "priority": "0",
-        "status": "enabled",
-        "mapping_mode": "rows",
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
+    assert form_cleaned({**NEW_CHANNEL, "base_url": base_url})["base_url"] == base_url.rstrip("/")
 
 
 @pytest.mark.django_db
@@ -90,9 +64,9 @@ def _form(**overrides: Any) -> dict[str, Any]:
     ],
 )
 def test_the_add_form_shows_the_error_beside_the_address(
-    admin_client: Client, base_url: str, words: str
+    staff_client: Client, base_url: str, words: str
 ) -> None:
-    response = admin_client.post("/channels/add/", _form(base_url=base_url))
+    response = staff_client.post("/channels/add/", add_form(base_url=base_url))
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -101,11 +75,11 @@ def test_the_add_form_shows_the_error_beside_the_address(
 
 
 @pytest.mark.django_db
-def test_fetch_models_refuses_credentials_in_the_address(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_fetch_models_refuses_credentials_in_the_address(staff_client: Client) -> None:
+    body = staff_client.post(
         "/channels/fetch-models/",
         {"base_url": "https://user:hunter2@api.example.net/v1", "key": "sk-x"},
-        headers={"HX-Request": "true"},
+        headers=HTMX,
     ).content.decode()
     assert "cannot hold a user name or password" in body
 
@@ -114,7 +88,7 @@ LEGACY = "https://user:hunter2@api.example.net/v1"
 
 
 @pytest.fixture
-def legacy(make_channel: Any) -> Channel:
+def legacy() -> Channel:
     """A channel saved before credentials in the address were refused."""
     channel = make_channel(name="Legacy")
     Channel.objects.filter(pk=channel.pk).update(base_url=LEGACY)
@@ -124,11 +98,11 @@ def legacy(make_channel: Any) -> Channel:
 
 @pytest.mark.django_db
 def test_an_old_password_in_the_address_is_never_shown(
-    admin_client: Client, legacy: Channel
+    staff_client: Client, legacy: Channel
 ) -> None:
-    listing = admin_client.get("/channels/").content.decode()
-    edit = admin_client.get(f"/channels/{legacy.pk}/").content.decode()
-    searched = admin_client.get("/channels/?q=hunter2").content.decode()
+    listing = staff_client.get("/channels/").content.decode()
+    edit = staff_client.get(f"/channels/{legacy.pk}/").content.decode()
+    searched = staff_client.get("/channels/?q=hunter2").content.decode()
 
     assert "https://api.example.net/v1" in listing
     assert "hunter2" not in listing + edit
@@ -137,14 +111,14 @@ def test_an_old_password_in_the_address_is_never_shown(
 
 @pytest.mark.django_db
 def test_fixing_an_old_address_needs_the_key_and_logs_no_password(
-    admin_client: Client, legacy: Channel
+    staff_client: Client, legacy: Channel
 ) -> None:
-    data = _form(name="Legacy", base_url="https://api.example.net/v1", key="")
+    data = add_form(name="Legacy", base_url="https://api.example.net/v1", key="")
     data["channel"] = str(legacy.pk)
-    body = admin_client.post(f"/channels/{legacy.pk}/", data).content.decode()
+    body = staff_client.post(f"/channels/{legacy.pk}/", data).content.decode()
     assert "enter the API key again" in body
 
-    data["key"] = SECRET_KEY
-    assert admin_client.post(f"/channels/{legacy.pk}/", data).status_code == 302
+    data["key"] = CHANNEL_KEY
+    assert staff_client.post(f"/channels/{legacy.pk}/", data).status_code == 302
     assert Channel.objects.get(pk=legacy.pk).base_url == "https://api.example.net/v1"
     assert "hunter2" not in str(list(AuditEvent.objects.values()))

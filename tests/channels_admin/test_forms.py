@@ -11,36 +11,10 @@ from typing import Any
 
 import pytest
 
-from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
-from channels_admin.services import channel_create
 from channels_admin.validation import mapping_errors
-
-KEY = "sk-form-test-key-0123456789abcdWXYZ"
-VALID: dict[str, Any] = {
-    "name": "A",
-    "base_url": "https://api.example.net/v1",
-    "key": KEY,
-    "models": ["m"],
-}
-
-
-def errors_of(values: dict[str, Any], *, channel: Channel | None = None) -> dict[str, list[str]]:
-    form = ChannelForm.from_json(values, partial=channel is not None, channel=channel)
-    assert not form.is_valid()
-    return form.validation_error().message_dict
-
-
-def cleaned(values: dict[str, Any], *, channel: Channel | None = None) -> dict[str, Any]:
-    form = ChannelForm.from_json(values, partial=channel is not None, channel=channel)
-    assert form.is_valid(), form.errors
-    return form.cleaned_data
-
-
-@pytest.fixture
-def saved(db: None) -> Channel:
-    return channel_create(**VALID)
-
+from tests.support.channels import form_cleaned, form_errors
+from tests.support.factories import CHANNEL_KEY, NEW_CHANNEL
 
 # --- mapping_errors ----------------------------------------------------------------------
 
@@ -96,9 +70,9 @@ def test_it_lists_every_bad_mapping_entry() -> None:
 
 
 def test_it_cleans_a_full_channel() -> None:
-    values = cleaned(
+    values = form_cleaned(
         {
-            **VALID,
+            **NEW_CHANNEL,
             "name": "  Spaced  ",
             "base_url": " https://api.example.net/v1/ ",
             "models": ["b", "a", "b", " a ", ""],
@@ -114,7 +88,7 @@ def test_it_cleans_a_full_channel() -> None:
         "type": "openai",
         "status": "enabled",
         "base_url": "https://api.example.net/v1",
-        "key": KEY,
+        "key": CHANNEL_KEY,
         "models": ["b", "a"],
         "groups": ["vip", "default"],
         "weight": 7,
@@ -125,8 +99,8 @@ def test_it_cleans_a_full_channel() -> None:
 
 
 def test_a_new_channel_takes_the_defaults_for_what_is_not_given() -> None:
-    assert cleaned(VALID) == {
-        **VALID,
+    assert form_cleaned(NEW_CHANNEL) == {
+        **NEW_CHANNEL,
         "type": "openai",
         "groups": ["default"],
         "weight": 1,
@@ -138,21 +112,21 @@ def test_a_new_channel_takes_the_defaults_for_what_is_not_given() -> None:
 
 
 def test_it_dedupes_a_comma_separated_model_list() -> None:
-    values = cleaned({**VALID, "models": "gpt-4o, gpt-4o-mini,gpt-4o\n"})
+    values = form_cleaned({**NEW_CHANNEL, "models": "gpt-4o, gpt-4o-mini,gpt-4o\n"})
     assert values["models"] == ["gpt-4o", "gpt-4o-mini"]
 
 
 @pytest.mark.django_db
-def test_a_change_needs_no_required_field(saved: Channel) -> None:
+def test_a_change_needs_no_required_field(channel: Channel) -> None:
     # The key is always there on a change: blank means "keep the stored one".
-    assert cleaned({"weight": 0}, channel=saved) == {"weight": 0, "key": ""}
-    assert cleaned({}, channel=saved) == {"key": ""}
+    assert form_cleaned({"weight": 0}, channel=channel) == {"weight": 0, "key": ""}
+    assert form_cleaned({}, channel=channel) == {"key": ""}
 
 
 @pytest.mark.parametrize("field", ["name", "base_url", "key", "models"])
 def test_a_new_channel_needs_the_required_fields(field: str) -> None:
-    values = {k: v for k, v in VALID.items() if k != field}
-    assert errors_of(values) == {field: ["This field is required."]}
+    values = {k: v for k, v in NEW_CHANNEL.items() if k != field}
+    assert form_errors(values) == {field: ["This field is required."]}
 
 
 @pytest.mark.parametrize(
@@ -189,32 +163,32 @@ def test_a_new_channel_needs_the_required_fields(field: str) -> None:
         ({"model_mapping": {"a": "b", "b": "a"}}, "model_mapping", "cycle"),
         ({"model_mapping": "a=b"}, "model_mapping", "JSON object"),
         ({"test_model": ["m"]}, "test_model", "string"),
-        ({"api_key": KEY}, "api_key", "Unknown field"),
+        ({"api_key": CHANNEL_KEY}, "api_key", "Unknown field"),
     ],
 )
 def test_it_rejects_bad_values(changes: dict[str, Any], field: str, words: str) -> None:
-    errors = errors_of({**VALID, **changes})
+    errors = form_errors({**NEW_CHANNEL, **changes})
     assert list(errors) == [field]
     assert any(words in message for message in errors[field]), errors
 
 
 def test_it_reports_all_bad_fields_together() -> None:
-    errors = errors_of({"base_url": "x", "weight": -1, "status": "?", "extra": 1})
+    errors = form_errors({"base_url": "x", "weight": -1, "status": "?", "extra": 1})
     assert set(errors) == {"name", "key", "models", "base_url", "weight", "status", "extra"}
 
 
 def test_an_unknown_name_is_cut_to_a_readable_length() -> None:
-    errors = errors_of({**VALID, "x" * 5000: 1})
+    errors = form_errors({**NEW_CHANNEL, "x" * 5000: 1})
     assert list(errors) == ["x" * 100]
 
 
 def test_the_biggest_allowed_numbers_pass() -> None:
-    values = cleaned({**VALID, "weight": 2**31 - 1, "priority": -(2**31 - 1)})
+    values = form_cleaned({**NEW_CHANNEL, "weight": 2**31 - 1, "priority": -(2**31 - 1)})
     assert (values["weight"], values["priority"]) == (2**31 - 1, -(2**31 - 1))
 
 
 def test_the_api_may_set_any_status() -> None:
-    assert cleaned({**VALID, "status": "auto_disabled"})["status"] == "auto_disabled"
+    assert form_cleaned({**NEW_CHANNEL, "status": "auto_disabled"})["status"] == "auto_disabled"
 
 
 # --- the key follows the address ----------------------------------------------------------
@@ -222,32 +196,32 @@ def test_the_api_may_set_any_status() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("key", [None, "", "absent"])
-def test_a_new_address_needs_the_key_again(saved: Channel, key: Any) -> None:
+def test_a_new_address_needs_the_key_again(channel: Channel, key: Any) -> None:
     values: dict[str, Any] = {"base_url": "https://other.example.net/v1"}
     if key != "absent":
         values["key"] = key
-    [message] = errors_of(values, channel=saved)["key"]
+    [message] = form_errors(values, channel=channel)["key"]
     assert message.startswith("The address or type changed: enter the API key again.")
 
 
 @pytest.mark.django_db
-def test_a_changed_type_needs_the_key_again(saved: Channel) -> None:
-    Channel.objects.filter(pk=saved.pk).update(type="legacy")
-    saved.refresh_from_db()
-    assert list(errors_of({"type": "openai"}, channel=saved)) == ["key"]
+def test_a_changed_type_needs_the_key_again(channel: Channel) -> None:
+    Channel.objects.filter(pk=channel.pk).update(type="legacy")
+    channel.refresh_from_db()
+    assert list(form_errors({"type": "openai"}, channel=channel)) == ["key"]
 
 
 @pytest.mark.django_db
-def test_a_new_address_with_the_key_is_clean(saved: Channel) -> None:
+def test_a_new_address_with_the_key_is_clean(channel: Channel) -> None:
     values = {"base_url": "https://other.example.net/v1/", "key": "sk-other-key-00001111"}
-    assert cleaned(values, channel=saved) == {
+    assert form_cleaned(values, channel=channel) == {
         "base_url": "https://other.example.net/v1",
         "key": "sk-other-key-00001111",
     }
 
 
 @pytest.mark.django_db
-def test_a_bad_new_key_is_reported_once(saved: Channel) -> None:
+def test_a_bad_new_key_is_reported_once(channel: Channel) -> None:
     values = {"base_url": "https://other.example.net/v1", "key": "two words"}
-    [message] = errors_of(values, channel=saved)["key"]
+    [message] = form_errors(values, channel=channel)["key"]
     assert "without spaces" in message

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
 from channels_admin.services import channel_create
 from channels_admin.validation import (
@@ -24,30 +23,21 @@ from channels_admin.validation import (
     MAX_NAME_LENGTH,
     mapping_errors,
 )
-from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.channels import add_form, form_cleaned, form_errors
+from tests.support.factories import NEW_CHANNEL
+from tests.support.pages import HTMX
 
 pytestmark = pytest.mark.django_db
-
-VALID: dict[str, Any] = {
-    "name": "A",
-    "base_url": "https://api.example.net/v1",
-    "key": SECRET_KEY,
-    "models": ["m"],
-}
 
 
 def refused(**fields: Any) -> dict[str, list[str]]:
     """The form's errors for a new channel with `fields`."""
-    form = ChannelForm.from_json({**VALID, **fields}, partial=False)
-    assert not form.is_valid()
-    return form.validation_error().message_dict
+    return form_errors({**NEW_CHANNEL, **fields})
 
 
 def save(**fields: Any) -> Channel:
     """A new channel with `fields`, through the form as every surface does."""
-    form = ChannelForm.from_json({**VALID, **fields}, partial=False)
-    assert form.is_valid(), form.errors
-    return channel_create(**form.cleaned_data)
+    return channel_create(**form_cleaned({**NEW_CHANNEL, **fields}))
 
 
 def chain(length: int) -> dict[str, str]:
@@ -158,52 +148,31 @@ def test_what_the_database_would_refuse_is_a_field_error(
 
 def test_a_change_is_checked_the_same_way() -> None:
     channel = save()
-    form = ChannelForm.from_json(
-        {"test_model": "x\x00", "groups": ["a\x00"]}, partial=True, channel=channel
-    )
-    assert not form.is_valid()
-    assert set(form.errors) == {"test_model", "groups"}
+    errors = form_errors({"test_model": "x\x00", "groups": ["a\x00"]}, channel=channel)
+    assert set(errors) == {"test_model", "groups"}
 
 
 # --- the form ----------------------------------------------------------------------------
-
-
-def _form(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "Main",
-        "type": "openai",
-        "base_url": "https://api.example.net/v1",
-        "key": SECRET_KEY,
-        "models": "gpt-4o-mini",
-        "groups": "default",
-        "weight": "1",
-        "priority": "0",
-        "status": "enabled",
-        "mapping_mode": "rows",
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
 
 
 def deep_json(depth: int) -> str:
     return '{"a": ' * depth + '"x"' + "}" * depth
 
 
-def test_a_deeply_nested_mapping_json_is_a_clear_error(admin_client: Client) -> None:
-    response = admin_client.post(
-        "/channels/add/", _form(mapping_mode="json", model_mapping=deep_json(3_000))
+def test_a_deeply_nested_mapping_json_is_a_clear_error(staff_client: Client) -> None:
+    response = staff_client.post(
+        "/channels/add/", add_form(mapping_mode="json", model_mapping=deep_json(3_000))
     )
     assert response.status_code == 200
     assert "The JSON is nested too deeply" in response.content.decode()
     assert not Channel.objects.exists()
 
 
-def test_the_mapping_editor_says_so_too(admin_client: Client) -> None:
-    response = admin_client.post(
+def test_the_mapping_editor_says_so_too(staff_client: Client) -> None:
+    response = staff_client.post(
         "/channels/mapping-editor/",
         {"mapping_mode": "json", "model_mapping": deep_json(3_000), "action": "mapping-rows"},
-        headers={"HX-Request": "true"},
+        headers=HTMX,
     )
     assert response.status_code == 200
     assert "The JSON is nested too deeply" in response.content.decode()
@@ -219,17 +188,17 @@ def test_the_mapping_editor_says_so_too(admin_client: Client) -> None:
     ],
 )
 def test_control_characters_in_the_mapping_are_a_field_error(
-    admin_client: Client, overrides: dict[str, Any]
+    staff_client: Client, overrides: dict[str, Any]
 ) -> None:
-    body = admin_client.post("/channels/add/", _form(**overrides)).content.decode()
+    body = staff_client.post("/channels/add/", add_form(**overrides)).content.decode()
     assert "names cannot contain control characters" in body
     assert not Channel.objects.exists()
 
 
 def test_thirty_thousand_models_in_the_form_are_refused_beside_the_field(
-    admin_client: Client,
+    staff_client: Client,
 ) -> None:
     models = "\n".join(f"model-{index}" for index in range(30_000))
-    body = admin_client.post("/channels/add/", _form(models=models)).content.decode()
+    body = staff_client.post("/channels/add/", add_form(models=models)).content.decode()
     assert f'id="id_models_errors"><li>At most {MAX_MODELS} models per channel (got 30000).' in body
     assert not Channel.objects.exists()

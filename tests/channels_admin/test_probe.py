@@ -19,29 +19,12 @@ from channels_admin.probe import (
     run_channel_test,
     run_channel_tests,
 )
-from channels_admin.services import channel_create
+from tests.support.factories import make_channel
 from tests.support.fake_upstream import FakeUpstream, running_upstream
-from tests.support.servers import serve_asgi
+from tests.support.servers import closed_url
 
 WRONG_KEY = "sk-wrong-key-for-the-fake-upstream-000"
 ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
-
-
-def make_channel(base_url: str, key: str, **options: Any) -> Channel:
-    values: dict[str, Any] = {"name": "Fake", "base_url": base_url, "key": key}
-    values.setdefault("models", ["gpt-4o-mini"])
-    return channel_create(**{**values, **options})
-
-
-def closed_base_url() -> str:
-    """A loopback URL where nothing listens any more."""
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
-        raise AssertionError
-
-    with serve_asgi(app) as base_url:
-        pass
-    return base_url + "/v1"
 
 
 # --- run_channel_test --------------------------------------------------------------------
@@ -49,7 +32,7 @@ def closed_base_url() -> str:
 
 @pytest.mark.django_db
 def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> None:
-    channel = make_channel(upstream.v1, upstream.api_key)
+    channel = make_channel(upstream)
     result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is True
     assert result.error is None
@@ -69,7 +52,7 @@ def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> Non
 
 @pytest.mark.django_db
 def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) -> None:
-    channel = make_channel(upstream.v1, WRONG_KEY)
+    channel = make_channel(upstream, key=WRONG_KEY)
     result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error is not None
@@ -82,7 +65,7 @@ def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) ->
 @pytest.mark.django_db
 def test_a_200_that_is_not_a_completion_fails() -> None:
     with running_upstream(fail_with=(200, {"hello": "world"})) as upstream:
-        channel = make_channel(upstream.v1, upstream.api_key)
+        channel = make_channel(upstream)
         result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error == "The upstream answered 200 but not with a chat completion."
@@ -90,8 +73,8 @@ def test_a_200_that_is_not_a_completion_fails() -> None:
 
 @pytest.mark.django_db
 def test_an_unreachable_upstream_fails() -> None:
-    base_url = closed_base_url()
-    channel = make_channel(base_url, "sk-some-key-1234567890")
+    base_url = closed_url() + "/v1"
+    channel = make_channel(base_url=base_url)
     result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error is not None
@@ -108,7 +91,7 @@ def test_a_timeout_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     monkeypatch.setattr(probe, "get_admin_client", lambda: client)
-    channel = make_channel("https://slow.example.net/v1", "sk-slow-key-1234567890")
+    channel = make_channel(base_url="https://slow.example.net/v1")
     result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
     assert result.ok is False
     assert result.error == "The upstream did not answer within 30s."
@@ -118,7 +101,7 @@ def test_a_timeout_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_channel_whose_key_cannot_be_decrypted_fails_without_calling(
     upstream: FakeUpstream,
 ) -> None:
-    channel = make_channel(upstream.v1, upstream.api_key)
+    channel = make_channel(upstream)
     Channel.objects.filter(pk=channel.pk).update(key_encrypted="not-a-fernet-token")
     channel.refresh_from_db()
     result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
@@ -139,7 +122,7 @@ def test_a_channel_whose_key_cannot_be_decrypted_fails_without_calling(
 def test_only_an_auto_disabled_channel_is_re_enabled(
     upstream: FakeUpstream, status: str, key_is_right: bool, after: str
 ) -> None:
-    channel = make_channel(upstream.v1, upstream.api_key if key_is_right else WRONG_KEY)
+    channel = make_channel(upstream, key=upstream.api_key if key_is_right else WRONG_KEY)
     Channel.objects.filter(pk=channel.pk).update(status=status, status_reason="earlier failure")
     channel.refresh_from_db()
     assert async_to_sync(run_channel_test)(channel, actor=ADMIN).ok is key_is_right
@@ -168,8 +151,8 @@ def test_run_channel_tests_keeps_the_order_and_the_limit(monkeypatch: pytest.Mon
     monkeypatch.setattr(probe, "get_admin_client", lambda: client)
     channels = [
         make_channel(
-            f"https://u{i}.example.net/v1",
-            "sk-bad-key-000000000000" if i == 4 else f"sk-good-key-{i:012d}",
+            base_url=f"https://u{i}.example.net/v1",
+            key="sk-bad-key-000000000000" if i == 4 else f"sk-good-key-{i:012d}",
             models=[f"model-{i}"],
         )
         for i in range(7)
@@ -217,7 +200,7 @@ def test_an_answer_that_is_not_a_model_list_raises(payload: Any) -> None:
 
 
 def test_an_unreachable_upstream_raises() -> None:
-    base_url = closed_base_url()
+    base_url = closed_url() + "/v1"
     with pytest.raises(UpstreamModelsError, match=r"^Could not reach the upstream") as info:
         async_to_sync(fetch_upstream_models)(base_url, "sk-some-key-1234567890")
     assert base_url not in str(info.value)

@@ -19,9 +19,8 @@ from django.test import Client
 from audit.models import ActorKind
 from audit.services import Actor
 from channels_admin import probe
-from channels_admin.models import Channel
 from channels_admin.probe import UpstreamModelsError, fetch_upstream_models, run_channel_test
-from channels_admin.services import channel_create
+from tests.support.factories import make_channel
 from tests.support.fake_upstream import running_upstream
 from tests.support.pages import HTMX
 from tests.support.servers import serve_asgi
@@ -108,17 +107,13 @@ def flood() -> Iterator[tuple[Hostile, str]]:
         yield hostile, base_url + "/v1"
 
 
-def make_channel(base_url: str) -> Channel:
-    return channel_create(name="Hostile", base_url=base_url, key=KEY, models=["gpt-4o-mini"])
-
-
 @pytest.mark.django_db
 @pytest.mark.usefixtures("short_deadline")
 def test_a_dribbling_upstream_fails_the_test_at_the_deadline(
     dribbler: tuple[Hostile, str],
 ) -> None:
     hostile, url = dribbler
-    result = async_to_sync(run_channel_test)(make_channel(url), actor=ADMIN)
+    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ADMIN)
 
     assert result.ok is False
     assert result.error == f"The upstream did not answer within {DEADLINE:g}s."
@@ -140,7 +135,7 @@ def test_an_enormous_answer_fails_the_test_without_reading_it_all(
     flood: tuple[Hostile, str],
 ) -> None:
     _, url = flood
-    result = async_to_sync(run_channel_test)(make_channel(url), actor=ADMIN)
+    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ADMIN)
 
     assert result.ok is False
     assert result.error == "The upstream's answer is larger than 1 MiB; stopped reading."
@@ -182,11 +177,11 @@ def test_a_big_honest_model_list_is_read() -> None:
 @pytest.mark.django_db
 @pytest.mark.usefixtures("short_deadline")
 def test_the_test_button_shows_the_deadline_error(
-    admin_client: Client, dribbler: tuple[Hostile, str]
+    staff_client: Client, dribbler: tuple[Hostile, str]
 ) -> None:
     _, url = dribbler
-    channel = make_channel(url)
-    body = admin_client.post(
+    channel = make_channel(base_url=url)
+    body = staff_client.post(
         f"/channels/{channel.pk}/test/", {"fragment": "result"}, headers=HTMX
     ).content.decode()
     assert f"The upstream did not answer within {DEADLINE:g}s." in body
@@ -197,7 +192,7 @@ def test_a_long_error_echoing_the_key_is_scrubbed_before_it_is_cut() -> None:
     with running_upstream(api_key=KEY) as upstream:
         # The key straddles the cut: cutting first would leave its head in the message.
         upstream.fail_with = (500, {"error": {"message": "x" * 995 + KEY + "y" * 5000}})
-        result = async_to_sync(run_channel_test)(make_channel(upstream.v1), actor=ADMIN)
+        result = async_to_sync(run_channel_test)(make_channel(upstream), actor=ADMIN)
 
     assert result.error is not None
     assert result.error.startswith("x" * 995 + "[reda")

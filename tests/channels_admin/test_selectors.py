@@ -13,17 +13,7 @@ from channels_admin.selectors import (
     serves,
     upstream_model,
 )
-from channels_admin.services import channel_create
-
-
-def add(name: str, models: list[str], **options: object) -> Channel:
-    return channel_create(  # type: ignore[arg-type]
-        name=name,
-        base_url=f"https://{name}.example/v1",
-        key=f"sk-{name}-0123456789",
-        models=models,
-        **options,
-    )
+from tests.support.factories import make_channel
 
 
 def test_a_channel_serves_its_models_then_its_aliases_each_once() -> None:
@@ -45,7 +35,7 @@ def test_an_alias_goes_upstream_under_its_target_name() -> None:
 
 @pytest.mark.django_db
 def test_serves_answers_for_models_and_aliases() -> None:
-    channel = add("main", ["gpt-4o"], model_mapping={"fast": "gpt-4o"})
+    channel = make_channel(name="main", models=["gpt-4o"], model_mapping={"fast": "gpt-4o"})
 
     assert serves(channel, "gpt-4o")
     assert serves(channel, "fast")
@@ -54,16 +44,16 @@ def test_serves_answers_for_models_and_aliases() -> None:
 
 @pytest.mark.django_db
 def test_only_enabled_channels_offer_models_sorted_without_regard_to_case() -> None:
-    add("main", ["b-model", "A-model"], model_mapping={"c-alias": "b-model"})
-    add("off", ["hidden"], status="disabled")
+    make_channel(name="main", models=["b-model", "A-model"], model_mapping={"c-alias": "b-model"})
+    make_channel(name="off", models=["hidden"], status="disabled")
 
     assert served_model_names() == ["A-model", "b-model", "c-alias"]
 
 
 @pytest.mark.django_db
 def test_models_served_in_one_group() -> None:
-    add("main", ["everyone"])
-    add("vip", ["vip-only", "everyone"], groups=["vip"])
+    make_channel(name="main", models=["everyone"])
+    make_channel(name="vip", models=["vip-only", "everyone"], groups=["vip"])
 
     assert served_model_names(group="default") == ["everyone"]
     assert served_model_names(group="vip") == ["everyone", "vip-only"]
@@ -72,8 +62,8 @@ def test_models_served_in_one_group() -> None:
 
 @pytest.mark.django_db
 def test_groups_in_use_include_disabled_channels_and_default_only_when_asked() -> None:
-    add("main", ["m"], groups=["vip", "Beta"])
-    add("off", ["m"], groups=["alpha"], status="disabled")
+    make_channel(name="main", models=["m"], groups=["vip", "Beta"])
+    make_channel(name="off", models=["m"], groups=["alpha"], status="disabled")
 
     assert groups_in_use() == ["alpha", "Beta", "vip"]
     assert groups_in_use(with_default=True) == ["alpha", "Beta", "default", "vip"]
@@ -82,7 +72,7 @@ def test_groups_in_use_include_disabled_channels_and_default_only_when_asked() -
 @pytest.mark.django_db
 def test_failed_last_tests_are_counted_not_untested_or_passed_ones() -> None:
     for name, outcome in [("a", False), ("b", False), ("c", True), ("d", None)]:
-        channel = add(name, ["m"])
+        channel = make_channel(name=name, models=["m"])
         Channel.objects.filter(pk=channel.pk).update(last_test_ok=outcome)
 
     assert failed_last_test_count() == 2

@@ -8,39 +8,20 @@ import pytest
 
 from audit.models import ActorKind
 from audit.services import Actor
-from channels_admin import services
 from channels_admin.models import Channel
 from channels_admin.services import (
     channel_as_dict,
     channel_auto_disable,
     channel_copy,
-    channel_create,
     channel_delete,
     channel_record_test,
     channel_update,
 )
 from core.state import read_db_version
+from tests.support.channels import count_encryptions
+from tests.support.factories import CHANNEL_KEY, make_channel
 
-KEY = "sk-service-test-key-0123456789abcdWXYZ"
 ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
-VALID = {"name": "A", "base_url": "https://api.example.net/v1", "key": KEY, "models": ["m"]}
-
-
-def make(**options: Any) -> Channel:
-    return channel_create(**{**VALID, **options})
-
-
-def count_encryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The plaintexts encrypted from now on, one entry per encryption."""
-    calls: list[str] = []
-    real = services.encrypt_secret
-
-    def counted(plaintext: str) -> str:
-        calls.append(plaintext)
-        return real(plaintext)
-
-    monkeypatch.setattr(services, "encrypt_secret", counted)
-    return calls
 
 
 # --- writes ------------------------------------------------------------------------------
@@ -48,42 +29,42 @@ def count_encryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.django_db
 def test_create_stores_the_key_encrypted_only() -> None:
-    channel = make()
+    channel = make_channel()
     row = Channel.objects.values().get(pk=channel.pk)
-    assert all(KEY not in str(value) for value in row.values())
+    assert all(CHANNEL_KEY not in str(value) for value in row.values())
     assert row["key_mask"] == "sk-…WXYZ"
-    assert Channel.objects.get().api_key == KEY
+    assert Channel.objects.get().api_key == CHANNEL_KEY
 
 
 @pytest.mark.django_db
 def test_create_applies_the_defaults() -> None:
-    channel = make()
+    channel = make_channel()
     assert channel.type == "openai"
     assert channel.groups == ["default"]
     assert (channel.weight, channel.priority) == (1, 0)
     assert channel.status == "enabled"
     assert channel.status_changed_at is None
     assert channel.model_mapping == {}
-    assert channel.effective_test_model == "m"
+    assert channel.effective_test_model == "gpt-4o-mini"
 
 
 @pytest.mark.django_db
 def test_create_notes_when_a_channel_starts_disabled() -> None:
-    assert make(status="disabled").status_changed_at is not None
+    assert make_channel(status="disabled").status_changed_at is not None
 
 
 @pytest.mark.django_db
 def test_create_encrypts_the_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = count_encryptions(monkeypatch)
-    make()
-    assert calls == [KEY]
+    make_channel()
+    assert calls == [CHANNEL_KEY]
 
 
 @pytest.mark.django_db
 def test_update_encrypts_a_new_key_once_and_a_kept_one_never(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    channel = make()
+    channel = make_channel()
     calls = count_encryptions(monkeypatch)
     channel_update(channel=channel, changes={"key": "", "name": "B"})
     assert calls == []
@@ -94,7 +75,7 @@ def test_update_encrypts_a_new_key_once_and_a_kept_one_never(
 @pytest.mark.django_db
 def test_every_write_bumps_the_relay_version() -> None:
     start = read_db_version()
-    channel = make()
+    channel = make_channel()
     channel_update(channel=channel, changes={"weight": 5})
     copy = channel_copy(channel=channel, actor=ADMIN)
     channel_delete(channel=copy, actor=ADMIN)
@@ -104,16 +85,16 @@ def test_every_write_bumps_the_relay_version() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("empty", ["", None])
 def test_update_with_an_empty_key_keeps_the_old_one(empty: Any) -> None:
-    channel = make()
+    channel = make_channel()
     channel_update(channel=channel, changes={"key": empty, "name": "B"})
     channel.refresh_from_db()
-    assert channel.api_key == KEY
+    assert channel.api_key == CHANNEL_KEY
     assert channel.name == "B"
 
 
 @pytest.mark.django_db
 def test_update_replaces_the_key_and_its_mask() -> None:
-    channel = make()
+    channel = make_channel()
     channel_update(channel=channel, changes={"key": "sk-new-key-000000000000abcd"})
     channel.refresh_from_db()
     assert channel.api_key == "sk-new-key-000000000000abcd"
@@ -122,7 +103,7 @@ def test_update_replaces_the_key_and_its_mask() -> None:
 
 @pytest.mark.django_db
 def test_an_unknown_change_is_a_programming_error_and_changes_nothing() -> None:
-    channel = make()
+    channel = make_channel()
     before = Channel.objects.values().get()
     version = read_db_version()
     with pytest.raises(TypeError):
@@ -133,7 +114,7 @@ def test_an_unknown_change_is_a_programming_error_and_changes_nothing() -> None:
 
 @pytest.mark.django_db
 def test_a_status_change_is_timestamped_and_clears_the_reason() -> None:
-    channel = make()
+    channel = make_channel()
     assert channel_auto_disable(channel_id=channel.pk, reason="HTTP 500")
     channel.refresh_from_db()
     assert (channel.status, channel.status_reason) == ("auto_disabled", "HTTP 500")
@@ -146,7 +127,7 @@ def test_a_status_change_is_timestamped_and_clears_the_reason() -> None:
 
 @pytest.mark.django_db
 def test_auto_disable_leaves_manually_disabled_channels_alone() -> None:
-    channel = make(status="disabled")
+    channel = make_channel(status="disabled")
     assert channel_auto_disable(channel_id=channel.pk, reason="HTTP 500") is False
     channel.refresh_from_db()
     assert channel.status == "disabled"
@@ -154,20 +135,20 @@ def test_auto_disable_leaves_manually_disabled_channels_alone() -> None:
 
 @pytest.mark.django_db
 def test_copy_keeps_the_settings_but_not_the_test_results() -> None:
-    channel = make(model_mapping={"x": "m"}, weight=4)
+    channel = make_channel(model_mapping={"x": "gpt-4o-mini"}, weight=4)
     channel_record_test(channel=channel, ok=True, latency_ms=120, actor=ADMIN)
     copy = channel_copy(channel=channel, actor=ADMIN)
     assert copy.pk != channel.pk
-    assert copy.name == "A (copy)"
-    assert copy.api_key == KEY
-    assert (copy.model_mapping, copy.weight) == ({"x": "m"}, 4)
+    assert copy.name == "Primary (copy)"
+    assert copy.api_key == CHANNEL_KEY
+    assert (copy.model_mapping, copy.weight) == ({"x": "gpt-4o-mini"}, 4)
     assert copy.last_test_at is None and copy.last_response_ms is None
     assert (copy.last_test_ok, copy.last_test_error) == (None, "")
 
 
 @pytest.mark.django_db
 def test_record_test_keeps_the_last_good_latency_on_failure() -> None:
-    channel = make()
+    channel = make_channel()
     channel_record_test(channel=channel, ok=True, latency_ms=80, actor=ADMIN)
     first = channel.last_test_at
     channel_record_test(channel=channel, ok=False, latency_ms=5, actor=ADMIN)
@@ -178,7 +159,7 @@ def test_record_test_keeps_the_last_good_latency_on_failure() -> None:
 
 @pytest.mark.django_db
 def test_record_test_keeps_the_outcome_until_the_next_test() -> None:
-    channel = make()
+    channel = make_channel()
     assert (channel.last_test_ok, channel.last_test_error) == (None, "")
     channel_record_test(
         channel=channel, ok=False, latency_ms=5, actor=ADMIN, error="Incorrect key\x00 [redacted]"
@@ -195,7 +176,7 @@ def test_record_test_keeps_the_outcome_until_the_next_test() -> None:
 
 @pytest.mark.django_db
 def test_a_test_that_never_reached_the_upstream_is_kept_as_failed() -> None:
-    channel = make()
+    channel = make_channel()
     channel_record_test(
         channel=channel, ok=False, latency_ms=0, actor=ADMIN, error="No model.", reached=False
     )
@@ -218,7 +199,7 @@ def test_a_test_that_never_reached_the_upstream_is_kept_as_failed() -> None:
 def test_record_test_only_re_enables_auto_disabled_channels(
     status: str, ok: bool, after: str
 ) -> None:
-    channel = make(status=status)
+    channel = make_channel(status=status)
     channel_record_test(channel=channel, ok=ok, latency_ms=10, actor=ADMIN)
     channel.refresh_from_db()
     assert channel.status == after
@@ -226,10 +207,10 @@ def test_record_test_only_re_enables_auto_disabled_channels(
 
 @pytest.mark.django_db
 def test_as_dict_never_holds_the_key() -> None:
-    channel = make()
+    channel = make_channel()
     as_dict = channel_as_dict(channel)
     assert as_dict["key"] == "sk-…WXYZ"
-    assert KEY not in repr(as_dict)
+    assert CHANNEL_KEY not in repr(as_dict)
     assert channel.key_encrypted not in repr(as_dict)
 
 
@@ -240,7 +221,7 @@ def test_as_dict_never_holds_the_key() -> None:
 )
 def test_update_never_moves_the_stored_key(key: Any, change: dict[str, str]) -> None:
     """ChannelForm refuses this with a message; a caller that skipped the form is stopped too."""
-    channel = make()
+    channel = make_channel()
     before = Channel.objects.values().get()
     with pytest.raises(ValueError, match="needs the key again"):
         channel_update(channel=channel, changes={**change, "key": key})
@@ -249,7 +230,7 @@ def test_update_never_moves_the_stored_key(key: Any, change: dict[str, str]) -> 
 
 @pytest.mark.django_db
 def test_update_to_a_new_address_with_the_key_is_saved() -> None:
-    channel = make()
+    channel = make_channel()
     channel_update(
         channel=channel,
         changes={"base_url": "https://other.example.net/v1", "key": "sk-other-key-00001111"},

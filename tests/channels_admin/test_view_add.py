@@ -6,31 +6,29 @@ import pytest
 from django.test import Client
 
 from channels_admin.models import Channel
-from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.channels import add_form
+from tests.support.factories import CHANNEL_KEY
 from tests.support.pages import assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
 
 
 def _post(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "OpenAI main",
-        "type": "openai",
-        "base_url": "https://api.example.net/v1/",
-        "key": SECRET_KEY,
-        "models": "gpt-4o-mini\ngpt-4o, o1",
-        "groups": "default, vip",
-        "weight": "3",
-        "priority": "5",
-        "status": "enabled",
-        "test_model": "gpt-4o",
-        "mapping_mode": "rows",
-        "mapping_from": ["fast", ""],
-        "mapping_to": ["gpt-4o-mini", ""],
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
+    """A channel with every field of the form filled in, mapping rows included."""
+    return add_form(
+        **{
+            "name": "OpenAI main",
+            "base_url": "https://api.example.net/v1/",
+            "models": "gpt-4o-mini\ngpt-4o, o1",
+            "groups": "default, vip",
+            "weight": "3",
+            "priority": "5",
+            "test_model": "gpt-4o",
+            "mapping_from": ["fast", ""],
+            "mapping_to": ["gpt-4o-mini", ""],
+            **overrides,
+        }
+    )
 
 
 def test_it_sends_anonymous_visitors_to_login() -> None:
@@ -39,21 +37,19 @@ def test_it_sends_anonymous_visitors_to_login() -> None:
     assert not Channel.objects.exists()
 
 
-def test_it_refuses_non_staff(user_client: Client) -> None:
-    assert_forbidden(user_client.get("/channels/add/"))
-    assert_forbidden(user_client.post("/channels/add/", _post()))
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.get("/channels/add/"))
+    assert_forbidden(plain_client.post("/channels/add/", _post()))
     assert not Channel.objects.exists()
 
 
-def test_it_checks_csrf(admin_user: Any) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin_user)
-    assert client.post("/channels/add/", _post()).status_code == 403
+def test_it_checks_csrf(csrf_client: Client) -> None:
+    assert csrf_client.post("/channels/add/", _post()).status_code == 403
     assert not Channel.objects.exists()
 
 
-def test_it_shows_the_form(admin_client: Client) -> None:
-    response = admin_client.get("/channels/add/")
+def test_it_shows_the_form(staff_client: Client) -> None:
+    response = staff_client.get("/channels/add/")
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -87,26 +83,26 @@ def test_it_shows_the_form(admin_client: Client) -> None:
     assert 'action="/channels/add/"' in body
 
 
-def test_it_adds_a_channel(admin_client: Client) -> None:
-    response = admin_client.post("/channels/add/", _post())
+def test_it_adds_a_channel(staff_client: Client) -> None:
+    response = staff_client.post("/channels/add/", _post())
 
     assert response.status_code == 302
     assert response["Location"] == "/channels/"
     channel = Channel.objects.get()
     assert channel.name == "OpenAI main"
     assert channel.base_url == "https://api.example.net/v1"
-    assert channel.api_key == SECRET_KEY
+    assert channel.api_key == CHANNEL_KEY
     assert channel.model_names == ["gpt-4o-mini", "gpt-4o", "o1"]
     assert channel.groups == ["default", "vip"]
     assert (channel.weight, channel.priority, channel.status) == (3, 5, "enabled")
     assert channel.test_model == "gpt-4o"
     assert channel.model_mapping == {"fast": "gpt-4o-mini"}
-    page = admin_client.get(response["Location"])
+    page = staff_client.get(response["Location"])
     assert "Added channel “OpenAI main”." in page.content.decode()
 
 
-def test_the_key_never_appears_after_saving(admin_client: Client) -> None:
-    admin_client.post("/channels/add/", _post())
+def test_the_key_never_appears_after_saving(staff_client: Client) -> None:
+    staff_client.post("/channels/add/", _post())
     channel = Channel.objects.get()
 
     for url in (
@@ -114,14 +110,14 @@ def test_the_key_never_appears_after_saving(admin_client: Client) -> None:
         f"/channels/{channel.pk}/",
         f"/channels/{channel.pk}/delete/",
     ):
-        response = admin_client.get(url)
+        response = staff_client.get(url)
         assert response.status_code == 200
-        assert SECRET_KEY.encode() not in response.content
-    assert channel.key_mask.encode() in admin_client.get(f"/channels/{channel.pk}/").content
+        assert CHANNEL_KEY.encode() not in response.content
+    assert channel.key_mask.encode() in staff_client.get(f"/channels/{channel.pk}/").content
 
 
-def test_ticked_fetched_models_are_added(admin_client: Client) -> None:
-    admin_client.post(
+def test_ticked_fetched_models_are_added(staff_client: Client) -> None:
+    staff_client.post(
         "/channels/add/",
         _post(
             models="gpt-4o",
@@ -132,8 +128,8 @@ def test_ticked_fetched_models_are_added(admin_client: Client) -> None:
     assert Channel.objects.get().model_names == ["gpt-4o", "o3"]
 
 
-def test_bad_input_shows_each_error_beside_its_field(admin_client: Client) -> None:
-    response = admin_client.post(
+def test_bad_input_shows_each_error_beside_its_field(staff_client: Client) -> None:
+    response = staff_client.post(
         "/channels/add/",
         _post(
             name="",
@@ -161,17 +157,17 @@ def test_bad_input_shows_each_error_beside_its_field(admin_client: Client) -> No
     assert not Channel.objects.exists()
 
 
-def test_entered_values_are_kept_but_not_the_key(admin_client: Client) -> None:
-    body = admin_client.post("/channels/add/", _post(weight="x")).content.decode()
+def test_entered_values_are_kept_but_not_the_key(staff_client: Client) -> None:
+    body = staff_client.post("/channels/add/", _post(weight="x")).content.decode()
 
     assert 'value="OpenAI main"' in body
     assert 'value="https://api.example.net/v1/"' in body
-    assert SECRET_KEY not in body
+    assert CHANNEL_KEY not in body
     assert not Channel.objects.exists()
 
 
-def test_duplicate_mapping_rows_are_refused(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_duplicate_mapping_rows_are_refused(staff_client: Client) -> None:
+    body = staff_client.post(
         "/channels/add/",
         _post(mapping_from=["fast", "fast"], mapping_to=["gpt-4o-mini", "gpt-4o"]),
     ).content.decode()
@@ -183,8 +179,8 @@ def test_duplicate_mapping_rows_are_refused(admin_client: Client) -> None:
     assert not Channel.objects.exists()
 
 
-def test_half_empty_mapping_rows_are_refused(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_half_empty_mapping_rows_are_refused(staff_client: Client) -> None:
+    body = staff_client.post(
         "/channels/add/", _post(mapping_from=["fast"], mapping_to=[""])
     ).content.decode()
 
@@ -192,8 +188,8 @@ def test_half_empty_mapping_rows_are_refused(admin_client: Client) -> None:
     assert not Channel.objects.exists()
 
 
-def test_mapping_cycles_are_refused(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_mapping_cycles_are_refused(staff_client: Client) -> None:
+    body = staff_client.post(
         "/channels/add/", _post(mapping_from=["a", "b"], mapping_to=["b", "a"])
     ).content.decode()
 
@@ -201,8 +197,8 @@ def test_mapping_cycles_are_refused(admin_client: Client) -> None:
     assert not Channel.objects.exists()
 
 
-def test_the_mapping_can_be_given_as_json(admin_client: Client) -> None:
-    admin_client.post(
+def test_the_mapping_can_be_given_as_json(staff_client: Client) -> None:
+    staff_client.post(
         "/channels/add/",
         _post(mapping_mode="json", model_mapping='{"fast": "gpt-4o-mini", "smart": "o1"}'),
     )
@@ -218,8 +214,8 @@ def test_the_mapping_can_be_given_as_json(admin_client: Client) -> None:
         ('{"fast": 3}', "“fast” must map to a string."),
     ],
 )
-def test_bad_json_mappings_are_refused(admin_client: Client, text: str, message: str) -> None:
-    body = admin_client.post(
+def test_bad_json_mappings_are_refused(staff_client: Client, text: str, message: str) -> None:
+    body = staff_client.post(
         "/channels/add/", _post(mapping_mode="json", model_mapping=text)
     ).content.decode()
 
@@ -230,25 +226,25 @@ def test_bad_json_mappings_are_refused(admin_client: Client, text: str, message:
     assert not Channel.objects.exists()
 
 
-def test_mapping_buttons_work_without_javascript(admin_client: Client) -> None:
-    added = admin_client.post("/channels/add/", _post(action="mapping-add")).content.decode()
+def test_mapping_buttons_work_without_javascript(staff_client: Client) -> None:
+    added = staff_client.post("/channels/add/", _post(action="mapping-add")).content.decode()
     assert added.count('name="mapping_from"') == 3
     assert "Nothing was saved." not in added
     # The key is never echoed back, so the page asks for it again.
     assert "enter it again before saving" in added
-    assert SECRET_KEY not in added
+    assert CHANNEL_KEY not in added
 
-    removed = admin_client.post("/channels/add/", _post(action="mapping-remove-0")).content.decode()
+    removed = staff_client.post("/channels/add/", _post(action="mapping-remove-0")).content.decode()
     assert removed.count('name="mapping_from"') == 1
     assert 'value="fast"' not in removed
 
-    as_json = admin_client.post("/channels/add/", _post(action="mapping-json")).content.decode()
+    as_json = staff_client.post("/channels/add/", _post(action="mapping-json")).content.decode()
     assert "{\n  &quot;fast&quot;: &quot;gpt-4o-mini&quot;\n}</textarea>" in as_json
     assert not Channel.objects.exists()
 
 
-def test_fetch_models_works_without_javascript(admin_client: Client, upstream: Any) -> None:
-    response = admin_client.post(
+def test_fetch_models_works_without_javascript(staff_client: Client, upstream: Any) -> None:
+    response = staff_client.post(
         "/channels/add/",
         _post(
             action="fetch-models", base_url=upstream.v1, key=upstream.api_key, models="gpt-4o-mini"
@@ -264,8 +260,8 @@ def test_fetch_models_works_without_javascript(admin_client: Client, upstream: A
     assert not Channel.objects.exists()
 
 
-def test_it_speaks_simplified_chinese(admin_client: Client) -> None:
-    body = admin_client.get("/channels/add/", headers={"Accept-Language": "zh-hans"}).content
+def test_it_speaks_simplified_chinese(staff_client: Client) -> None:
+    body = staff_client.get("/channels/add/", headers={"Accept-Language": "zh-hans"}).content
     text = body.decode()
 
     assert "<h1>添加渠道</h1>" in text

@@ -3,12 +3,11 @@ directly after hx-confirm)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from django.test import Client
 
 from channels_admin.models import Channel
+from tests.support.factories import make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -23,19 +22,19 @@ def test_it_sends_anonymous_visitors_to_login(channel: Channel) -> None:
     assert Channel.objects.exists()
 
 
-def test_it_refuses_non_staff(user_client: Client, channel: Channel) -> None:
-    assert_forbidden(user_client.get(f"/channels/{channel.pk}/delete/"))
-    assert_forbidden(user_client.post(f"/channels/{channel.pk}/delete/"))
+def test_it_refuses_non_staff(plain_client: Client, channel: Channel) -> None:
+    assert_forbidden(plain_client.get(f"/channels/{channel.pk}/delete/"))
+    assert_forbidden(plain_client.post(f"/channels/{channel.pk}/delete/"))
     assert Channel.objects.exists()
 
 
-def test_it_rejects_other_methods(admin_client: Client, channel: Channel) -> None:
-    assert admin_client.put(f"/channels/{channel.pk}/delete/").status_code == 405
+def test_it_rejects_other_methods(staff_client: Client, channel: Channel) -> None:
+    assert staff_client.put(f"/channels/{channel.pk}/delete/").status_code == 405
     assert Channel.objects.exists()
 
 
-def test_get_asks_before_deleting(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.get(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
+def test_get_asks_before_deleting(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.get(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -47,15 +46,15 @@ def test_get_asks_before_deleting(admin_client: Client, channel: Channel) -> Non
     assert Channel.objects.exists()
 
 
-def test_get_escapes_the_name(admin_client: Client, make_channel: Callable[..., Channel]) -> None:
+def test_get_escapes_the_name(staff_client: Client) -> None:
     channel = make_channel(name='<b onmouseover="x">')
-    body = admin_client.get(f"/channels/{channel.pk}/delete/").content.decode()
+    body = staff_client.get(f"/channels/{channel.pk}/delete/").content.decode()
     assert '<b onmouseover="x">' not in body
     assert "&lt;b onmouseover=&quot;x&quot;&gt;" in body
 
 
-def test_htmx_delete_removes_the_row(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(f"/channels/{channel.pk}/delete/", headers=HTMX)
+def test_htmx_delete_removes_the_row(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(f"/channels/{channel.pk}/delete/", headers=HTMX)
 
     assert response.status_code == 200
     # The row (the swap target) is replaced by nothing.
@@ -65,21 +64,21 @@ def test_htmx_delete_removes_the_row(admin_client: Client, channel: Channel) -> 
 
 
 def test_without_htmx_it_redirects_back_with_a_message(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
-    response = admin_client.post(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
+    response = staff_client.post(f"/channels/{channel.pk}/delete/", {"next": "/channels/?q=Prim"})
     assert response["Location"] == "/channels/?q=Prim"
-    assert "Deleted “Primary”." in admin_client.get("/channels/").content.decode()
+    assert "Deleted “Primary”." in staff_client.get("/channels/").content.decode()
     assert not Channel.objects.exists()
 
 
-def test_it_never_goes_back_to_the_deleted_channel(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_it_never_goes_back_to_the_deleted_channel(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/delete/", {"next": f"/channels/{channel.pk}/"}
     )
     assert response["Location"] == "/channels/"
 
 
-def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
-    assert admin_client.post("/channels/999/delete/").status_code == 404
-    assert admin_client.get("/channels/999/delete/").status_code == 404
+def test_it_404s_for_a_missing_channel(staff_client: Client) -> None:
+    assert staff_client.post("/channels/999/delete/").status_code == 404
+    assert staff_client.get("/channels/999/delete/").status_code == 404

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from channels_admin.models import Channel
+from tests.support.factories import make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
+from tests.support.servers import closed_url
 
 pytestmark = pytest.mark.django_db
 URL = "/channels/fetch-models/"
@@ -24,18 +23,18 @@ def test_it_sends_anonymous_visitors_to_login(upstream: Any) -> None:
     assert upstream.requests == []
 
 
-def test_it_refuses_non_staff(user_client: Client, upstream: Any) -> None:
-    response = user_client.post(URL, {"base_url": upstream.v1, "key": upstream.api_key})
+def test_it_refuses_non_staff(plain_client: Client, upstream: Any) -> None:
+    response = plain_client.post(URL, {"base_url": upstream.v1, "key": upstream.api_key})
     assert_forbidden(response)
     assert upstream.requests == []
 
 
-def test_it_rejects_get(admin_client: Client) -> None:
-    assert admin_client.get(URL).status_code == 405
+def test_it_rejects_get(staff_client: Client) -> None:
+    assert staff_client.get(URL).status_code == 405
 
 
-def test_it_offers_the_upstreams_models(admin_client: Client, upstream: Any) -> None:
-    response = admin_client.post(
+def test_it_offers_the_upstreams_models(staff_client: Client, upstream: Any) -> None:
+    response = staff_client.post(
         URL, {"base_url": upstream.v1, "key": upstream.api_key, "models": ""}, headers=HTMX
     )
     body = response.content.decode()
@@ -50,8 +49,8 @@ def test_it_offers_the_upstreams_models(admin_client: Client, upstream: Any) -> 
     assert upstream.api_key not in body
 
 
-def test_models_already_listed_are_marked(admin_client: Client, upstream: Any) -> None:
-    body = admin_client.post(
+def test_models_already_listed_are_marked(staff_client: Client, upstream: Any) -> None:
+    body = staff_client.post(
         URL,
         {
             "base_url": upstream.v1,
@@ -69,9 +68,9 @@ def test_models_already_listed_are_marked(admin_client: Client, upstream: Any) -
 
 
 def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
-    admin_client: Client, upstream: Any
+    staff_client: Client, upstream: Any
 ) -> None:
-    body = admin_client.post(
+    body = staff_client.post(
         URL, {"base_url": upstream.v1, "key": WRONG_KEY}, headers=HTMX
     ).content.decode()
 
@@ -81,10 +80,10 @@ def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
 
 
 def test_on_the_edit_page_a_blank_key_means_the_stored_one(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+    staff_client: Client, upstream: Any
 ) -> None:
     channel = make_channel(base_url=upstream.v1, key=upstream.api_key)
-    body = admin_client.post(
+    body = staff_client.post(
         URL, {"channel": str(channel.pk), "base_url": "", "key": ""}, headers=HTMX
     ).content.decode()
 
@@ -93,11 +92,9 @@ def test_on_the_edit_page_a_blank_key_means_the_stored_one(
     assert upstream.api_key not in body
 
 
-def test_a_typed_key_wins_over_the_stored_one(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
-) -> None:
+def test_a_typed_key_wins_over_the_stored_one(staff_client: Client, upstream: Any) -> None:
     channel = make_channel(base_url=upstream.v1, key=upstream.api_key)
-    body = admin_client.post(
+    body = staff_client.post(
         URL, {"channel": str(channel.pk), "base_url": upstream.v1, "key": WRONG_KEY}, headers=HTMX
     ).content.decode()
 
@@ -114,18 +111,14 @@ def test_a_typed_key_wins_over_the_stored_one(
     ],
 )
 def test_it_needs_an_address_and_a_key(
-    admin_client: Client, data: dict[str, str], message: str
+    staff_client: Client, data: dict[str, str], message: str
 ) -> None:
-    body = admin_client.post(URL, data, headers=HTMX).content.decode()
+    body = staff_client.post(URL, data, headers=HTMX).content.decode()
     assert f'role="alert">{message}</p>' in body
 
 
-def test_an_unreachable_upstream_says_so(admin_client: Client) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    # Nothing listens on the port any more: the connection is refused.
-    body = admin_client.post(
-        URL, {"base_url": f"http://127.0.0.1:{port}/v1", "key": "sk-x"}, headers=HTMX
+def test_an_unreachable_upstream_says_so(staff_client: Client) -> None:
+    body = staff_client.post(
+        URL, {"base_url": closed_url() + "/v1", "key": "sk-x"}, headers=HTMX
     ).content.decode()
     assert "Could not reach the upstream" in body

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from channels_admin.models import Channel
-from tests.channels_admin.conftest import snapshot
+from tests.support.channels import snapshot
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -28,25 +26,23 @@ def test_anonymous_htmx_requests_reload_to_the_login_page(channel: Channel) -> N
     assert response["HX-Redirect"] == "/login/?next=/channels/%3Fq%3Da"
 
 
-def test_it_refuses_non_staff(user_client: Client, channel: Channel) -> None:
-    assert_forbidden(user_client.post(f"/channels/{channel.pk}/inline/", {"weight": "9"}))
+def test_it_refuses_non_staff(plain_client: Client, channel: Channel) -> None:
+    assert_forbidden(plain_client.post(f"/channels/{channel.pk}/inline/", {"weight": "9"}))
     assert Channel.objects.get().weight == 1
 
 
-def test_it_rejects_get(admin_client: Client, channel: Channel) -> None:
-    assert admin_client.get(f"/channels/{channel.pk}/inline/").status_code == 405
+def test_it_rejects_get(staff_client: Client, channel: Channel) -> None:
+    assert staff_client.get(f"/channels/{channel.pk}/inline/").status_code == 405
 
 
-def test_it_checks_csrf(admin_user: Any, channel: Channel) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin_user)
-    response = client.post(f"/channels/{channel.pk}/inline/", {"weight": "9"}, headers=HTMX)
+def test_it_checks_csrf(csrf_client: Client, channel: Channel) -> None:
+    response = csrf_client.post(f"/channels/{channel.pk}/inline/", {"weight": "9"}, headers=HTMX)
     assert response.status_code == 403
     assert Channel.objects.get().weight == 1
 
 
-def test_htmx_weight_change_returns_the_row(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_htmx_weight_change_returns_the_row(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/inline/", {"weight": "12", "next": "/channels/?q=x"}, headers=HTMX
     )
     body = response.content.decode()
@@ -61,8 +57,8 @@ def test_htmx_weight_change_returns_the_row(admin_client: Client, channel: Chann
     assert "HX-Request" in response["Vary"]
 
 
-def test_htmx_priority_change_returns_the_row(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_htmx_priority_change_returns_the_row(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/inline/", {"priority": "-4"}, headers=HTMX
     )
     assert 'aria-label="Priority"\n             value="-4">' in response.content.decode()
@@ -81,10 +77,10 @@ def test_htmx_priority_change_returns_the_row(admin_client: Client, channel: Cha
     ],
 )
 def test_an_invalid_value_returns_the_row_with_its_error(
-    admin_client: Client, channel: Channel, field: str, value: str, message: str
+    staff_client: Client, channel: Channel, field: str, value: str, message: str
 ) -> None:
     before = snapshot(channel)
-    response = admin_client.post(f"/channels/{channel.pk}/inline/", {field: value}, headers=HTMX)
+    response = staff_client.post(f"/channels/{channel.pk}/inline/", {field: value}, headers=HTMX)
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -99,37 +95,37 @@ def test_an_invalid_value_returns_the_row_with_its_error(
     assert snapshot(channel) == before
 
 
-def test_without_htmx_it_redirects_back(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_without_htmx_it_redirects_back(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/inline/", {"weight": "4", "next": "/channels/?o=weight"}
     )
     assert response.status_code == 302
     assert response["Location"] == "/channels/?o=weight"
     assert Channel.objects.get().weight == 4
-    assert "Saved “Primary”." in admin_client.get(response["Location"]).content.decode()
+    assert "Saved “Primary”." in staff_client.get(response["Location"]).content.decode()
 
 
-def test_without_htmx_an_error_is_a_message(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(f"/channels/{channel.pk}/inline/", {"weight": "x"}, follow=True)
+def test_without_htmx_an_error_is_a_message(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(f"/channels/{channel.pk}/inline/", {"weight": "x"}, follow=True)
     body = response.content.decode()
     assert "“Primary” was not changed. Weight: Must be a whole number." in body
     assert Channel.objects.get().weight == 1
 
 
-def test_next_cannot_leave_the_site(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_next_cannot_leave_the_site(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/inline/", {"weight": "4", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/channels/"
 
 
-def test_only_weight_and_priority_change_here(admin_client: Client, channel: Channel) -> None:
-    admin_client.post(
+def test_only_weight_and_priority_change_here(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(
         f"/channels/{channel.pk}/inline/", {"weight": "2", "name": "Renamed"}, headers=HTMX
     )
     channel.refresh_from_db()
     assert (channel.weight, channel.name) == (2, "Primary")
 
 
-def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
-    assert admin_client.post("/channels/999/inline/", {"weight": "1"}).status_code == 404
+def test_it_404s_for_a_missing_channel(staff_client: Client) -> None:
+    assert staff_client.post("/channels/999/inline/", {"weight": "1"}).status_code == 404

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from channels_admin.listing import PAGE_SIZE
 from channels_admin.models import Channel, ChannelStatus
-from tests.channels_admin.conftest import SECRET_KEY
+from tests.support.factories import CHANNEL_KEY, make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +27,15 @@ def test_it_sends_anonymous_visitors_to_login() -> None:
     assert_login_redirect(Client().get("/channels/"), "/channels/")
 
 
-def test_it_refuses_non_staff(user_client: Client) -> None:
-    assert_forbidden(user_client.get("/channels/"))
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.get("/channels/"))
 
 
-def test_it_rejects_post(admin_client: Client) -> None:
-    assert admin_client.post("/channels/").status_code == 405
+def test_it_rejects_post(staff_client: Client) -> None:
+    assert staff_client.post("/channels/").status_code == 405
 
 
-def test_it_shows_each_channel_row(admin_client: Client, make_channel: MakeChannel) -> None:
+def test_it_shows_each_channel_row(staff_client: Client) -> None:
     channel = make_channel(
         name="OpenAI main",
         models=["gpt-4o-mini", "gpt-4o", "o1", "o3-mini", "gpt-4.1"],
@@ -45,7 +45,7 @@ def test_it_shows_each_channel_row(admin_client: Client, make_channel: MakeChann
     )
     Channel.objects.filter(pk=channel.pk).update(last_response_ms=321)
 
-    response = admin_client.get("/channels/")
+    response = staff_client.get("/channels/")
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -65,11 +65,11 @@ def test_it_shows_each_channel_row(admin_client: Client, make_channel: MakeChann
     assert "Never" in body  # never tested
 
 
-def test_it_shows_the_auto_disable_reason(admin_client: Client, channel: Channel) -> None:
+def test_it_shows_the_auto_disable_reason(staff_client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(
         status=ChannelStatus.AUTO_DISABLED, status_reason="Upstream answered 401 <invalid key>"
     )
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
 
     assert '<details class="ch-status-details">' in body
     assert 'title="Upstream answered 401 &lt;invalid key&gt;"' in body
@@ -77,22 +77,22 @@ def test_it_shows_the_auto_disable_reason(admin_client: Client, channel: Channel
     assert ">Enable</button>" in body
 
 
-def test_it_escapes_user_text(admin_client: Client, make_channel: MakeChannel) -> None:
+def test_it_escapes_user_text(staff_client: Client) -> None:
     make_channel(name="<script>alert(1)</script>", models=["<img src=x>"])
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
 
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<img src=x>" not in body
 
 
-def test_it_never_shows_a_key(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.get("/channels/")
-    assert SECRET_KEY.encode() not in response.content
+def test_it_never_shows_a_key(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.get("/channels/")
+    assert CHANNEL_KEY.encode() not in response.content
 
 
-def test_it_says_when_there_are_no_channels(admin_client: Client) -> None:
-    body = admin_client.get("/channels/").content.decode()
+def test_it_says_when_there_are_no_channels(staff_client: Client) -> None:
+    body = staff_client.get("/channels/").content.decode()
     assert "No channels yet." in body
     assert 'href="/channels/add/"' in body
 
@@ -108,7 +108,7 @@ def test_it_says_when_there_are_no_channels(admin_client: Client) -> None:
     ],
 )
 def test_it_searches_names_addresses_and_models(
-    admin_client: Client, make_channel: MakeChannel, query: str, expected: list[str]
+    staff_client: Client, query: str, expected: list[str]
 ) -> None:
     make_channel(name="Azure EU", base_url="https://eu.example.net/v1", models=["gpt-4o"])
     make_channel(name="DeepSeek", base_url="https://api.deepseek.com/v1", models=["deepseek-chat"])
@@ -118,7 +118,7 @@ def test_it_searches_names_addresses_and_models(
         models=["claude-3-5-sonnet"],
         model_mapping={"fast": "claude-3-5-sonnet"},
     )
-    body = admin_client.get("/channels/", {"q": query}).content.decode()
+    body = staff_client.get("/channels/", {"q": query}).content.decode()
 
     assert sorted(_names(body)) == sorted(expected)
     assert f'value="{query}"' in body  # the search box keeps what was typed
@@ -126,28 +126,26 @@ def test_it_searches_names_addresses_and_models(
         assert "No channel matches these filters." in body
 
 
-def test_it_filters_by_status_group_and_type(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_it_filters_by_status_group_and_type(staff_client: Client) -> None:
     make_channel(name="On", groups=["default"])
     make_channel(name="Off", groups=["vip"], status="disabled")
     make_channel(name="Vip on", groups=["vip", "default"])
 
-    assert _names(admin_client.get("/channels/", {"status": "disabled"}).content.decode()) == [
+    assert _names(staff_client.get("/channels/", {"status": "disabled"}).content.decode()) == [
         "Off"
     ]
-    vip = admin_client.get("/channels/", {"group": "vip"}).content.decode()
+    vip = staff_client.get("/channels/", {"group": "vip"}).content.decode()
     assert sorted(_names(vip)) == ["Off", "Vip on"]
-    both = admin_client.get("/channels/", {"group": "vip", "status": "enabled"}).content.decode()
+    both = staff_client.get("/channels/", {"group": "vip", "status": "enabled"}).content.decode()
     assert _names(both) == ["Vip on"]
-    assert len(_names(admin_client.get("/channels/", {"type": "openai"}).content.decode())) == 3
+    assert len(_names(staff_client.get("/channels/", {"type": "openai"}).content.decode())) == 3
     # The group filter offers every group in use, and keeps the chosen one selected.
     assert '<option value="vip" selected>vip</option>' in vip
     assert '<option value="default">default</option>' in vip
 
 
-def test_unknown_filter_values_are_ignored(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.get("/channels/", {"status": "bogus", "o": "name;drop", "p": "x"})
+def test_unknown_filter_values_are_ignored(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.get("/channels/", {"status": "bogus", "o": "name;drop", "p": "x"})
     assert response.status_code == 200
     assert _names(response.content.decode()) == ["Primary"]
 
@@ -166,9 +164,7 @@ def test_unknown_filter_values_are_ignored(admin_client: Client, channel: Channe
         ("-tested", ["middle", "heavy", "light"]),
     ],
 )
-def test_it_sorts(
-    admin_client: Client, make_channel: MakeChannel, order: str, expected: list[str]
-) -> None:
+def test_it_sorts(staff_client: Client, order: str, expected: list[str]) -> None:
     now = timezone.now()
     heavy = make_channel(name="heavy", weight=9, priority=1)
     middle = make_channel(name="middle", weight=5, priority=8)
@@ -180,28 +176,26 @@ def test_it_sorts(
         last_response_ms=100, last_test_at=now - timedelta(minutes=5)
     )
 
-    body = admin_client.get("/channels/", {"o": order}).content.decode()
+    body = staff_client.get("/channels/", {"o": order}).content.decode()
 
     assert _names(body) == expected
 
 
-def test_sort_links_toggle_and_keep_filters(admin_client: Client, channel: Channel) -> None:
-    body = admin_client.get("/channels/", {"q": "Prim", "o": "weight"}).content.decode()
+def test_sort_links_toggle_and_keep_filters(staff_client: Client, channel: Channel) -> None:
+    body = staff_client.get("/channels/", {"q": "Prim", "o": "weight"}).content.decode()
 
     assert 'aria-sort="ascending"' in body
     assert 'href="/channels/?q=Prim&amp;o=-weight"' in body
     assert 'href="/channels/?q=Prim&amp;o=priority"' in body
 
 
-def test_it_paginates_and_keeps_filters_in_page_links(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_it_paginates_and_keeps_filters_in_page_links(staff_client: Client) -> None:
     for index in range(PAGE_SIZE + 5):
         make_channel(name=f"vip-{index:02d}", groups=["vip"], priority=-index)
     make_channel(name="other", groups=["default"])
 
-    first = admin_client.get("/channels/", {"group": "vip", "o": "-priority"}).content.decode()
-    second = admin_client.get(
+    first = staff_client.get("/channels/", {"group": "vip", "o": "-priority"}).content.decode()
+    second = staff_client.get(
         "/channels/", {"group": "vip", "o": "-priority", "p": "2"}
     ).content.decode()
 
@@ -212,23 +206,21 @@ def test_it_paginates_and_keeps_filters_in_page_links(
     assert f"{PAGE_SIZE + 5} of {PAGE_SIZE + 6} channels match." in first
 
 
-def test_a_page_past_the_end_shows_the_last(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_a_page_past_the_end_shows_the_last(staff_client: Client) -> None:
     # Two pages, so the last is not the first.
     for index in range(PAGE_SIZE + 3):
         make_channel(name=f"ch-{index:02d}", priority=-index)
 
-    body = admin_client.get("/channels/", {"p": "99"}).content.decode()
+    body = staff_client.get("/channels/", {"p": "99"}).content.decode()
 
     assert _names(body) == [f"ch-{index:02d}" for index in range(PAGE_SIZE, PAGE_SIZE + 3)]
     assert '<span class="page-current" aria-current="page">2</span>' in body
 
 
-def test_htmx_gets_only_the_table(admin_client: Client, make_channel: MakeChannel) -> None:
+def test_htmx_gets_only_the_table(staff_client: Client) -> None:
     make_channel(name="Alpha")
     make_channel(name="Beta")
-    response = admin_client.get("/channels/", {"q": "beta"}, headers=HTMX)
+    response = staff_client.get("/channels/", {"q": "beta"}, headers=HTMX)
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -239,15 +231,15 @@ def test_htmx_gets_only_the_table(admin_client: Client, make_channel: MakeChanne
     assert 'name="next" value="/channels/?q=beta"' in body
 
 
-def test_a_history_restore_gets_the_full_page(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.get(
+def test_a_history_restore_gets_the_full_page(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.get(
         "/channels/", headers={**HTMX, "HX-History-Restore-Request": "true"}
     )
     assert "<html" in response.content.decode()
 
 
-def test_rows_offer_every_inline_action(admin_client: Client, channel: Channel) -> None:
-    body = admin_client.get("/channels/").content.decode()
+def test_rows_offer_every_inline_action(staff_client: Client, channel: Channel) -> None:
+    body = staff_client.get("/channels/").content.decode()
     pk = channel.pk
 
     assert f'hx-post="/channels/{pk}/test/"' in body
@@ -263,9 +255,9 @@ def test_rows_offer_every_inline_action(admin_client: Client, channel: Channel) 
     assert 'name="csrfmiddlewaretoken"' in body
 
 
-def test_it_speaks_simplified_chinese(admin_client: Client, channel: Channel) -> None:
+def test_it_speaks_simplified_chinese(staff_client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.AUTO_DISABLED)
-    body = admin_client.get("/channels/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    body = staff_client.get("/channels/", headers={"Accept-Language": "zh-hans"}).content.decode()
 
     assert "<h1>渠道管理</h1>" in body
     assert ">添加渠道</a>" in body
@@ -275,49 +267,45 @@ def test_it_speaks_simplified_chinese(admin_client: Client, channel: Channel) ->
     assert ">测试</button>" in body
 
 
-def test_the_new_words_speak_simplified_chinese(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_the_new_words_speak_simplified_chinese(staff_client: Client) -> None:
     channel = make_channel(model_mapping={"fast": "gpt-4o-mini"})
     Channel.objects.filter(pk=channel.pk).update(
         last_test_at=timezone.now(), last_test_ok=False, last_test_error="HTTP 500"
     )
     zh = {"Accept-Language": "zh-hans"}
-    body = admin_client.get("/channels/", headers=zh).content.decode()
+    body = staff_client.get("/channels/", headers=zh).content.decode()
 
     assert ">状态 / 分组</th>" in body
     assert ">别名：</span>" in body  # noqa: RUF001
     assert '<label for="test-scope">测试范围</label>' in body
     assert "✗ 失败：HTTP 500</div>" in body  # noqa: RUF001
     assert ">刚刚</time>" in body
-    row = admin_client.post(
+    row = staff_client.post(
         f"/channels/{channel.pk}/inline/", {"weight": "2147483648"}, headers={**zh, **HTMX}
     ).content.decode()
     assert "<li>不能大于 2147483647。</li>" in row
 
 
-def test_htmx_pushes_the_tidy_address(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.get(
+def test_htmx_pushes_the_tidy_address(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.get(
         "/channels/", {"q": "Prim", "status": "", "group": "", "type": "", "o": ""}, headers=HTMX
     )
     assert response["HX-Push-Url"] == "/channels/?q=Prim"
 
 
 def test_it_answers_page_or_fragment_by_the_htmx_header(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
-    assert "HX-Request" in admin_client.get("/channels/")["Vary"]
-    assert "HX-Request" in admin_client.get("/channels/", headers=HTMX)["Vary"]
+    assert "HX-Request" in staff_client.get("/channels/")["Vary"]
+    assert "HX-Request" in staff_client.get("/channels/", headers=HTMX)["Vary"]
 
 
-def test_the_row_names_the_aliases_clients_can_call(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_the_row_names_the_aliases_clients_can_call(staff_client: Client) -> None:
     make_channel(
         models=["gpt-4o-mini"],
         model_mapping={"fast": "gpt-4o-mini", "cheap": "gpt-4o-mini", "a": "b", "<x>": "y"},
     )
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
 
     assert '<span class="muted small">Aliases:</span>' in body
     # Three shown (PostgreSQL keeps a JSON object's keys in its own order, so any three) ...
@@ -333,21 +321,17 @@ def test_the_row_names_the_aliases_clients_can_call(
     assert "mapping" not in body.split('class="ch-col-models"')[1].split("</td>")[0]
 
 
-def test_the_row_shows_the_whole_api_address(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_the_row_shows_the_whole_api_address(staff_client: Client) -> None:
     url = "https://gateway.eu-west-1.example-provider.net/openai/deployments/v1"
     make_channel(base_url=url)
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
 
     # Not cut on the server: the cell shows all it has room for, and all of it on hover.
     assert f'<div class="small ch-url" title="{url}">{url}</div>' in body
     assert '<div class="muted small">OpenAI-compatible</div>' in body
 
 
-def test_the_row_keeps_the_last_test_outcome(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_the_row_keeps_the_last_test_outcome(staff_client: Client) -> None:
     failed = make_channel(name="Broken")
     passed = make_channel(name="Fine")
     Channel.objects.filter(pk=failed.pk).update(
@@ -356,7 +340,7 @@ def test_the_row_keeps_the_last_test_outcome(
     Channel.objects.filter(pk=passed.pk).update(
         last_test_at=timezone.now() - timedelta(minutes=5), last_test_ok=True, last_response_ms=80
     )
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
     broken_row = body.split(f'id="channel-{failed.pk}"')[1].split("</tr>")[0]
     fine_row = body.split(f'id="channel-{passed.pk}"')[1].split("</tr>")[0]
 
@@ -373,7 +357,7 @@ def test_the_row_keeps_the_last_test_outcome(
     ("tested", "expected"), [("failed", ["Broken"]), ("passed", ["Fine"]), ("never", ["New"])]
 )
 def test_it_filters_by_the_last_test(
-    admin_client: Client, make_channel: MakeChannel, tested: str, expected: list[str]
+    staff_client: Client, tested: str, expected: list[str]
 ) -> None:
     now = timezone.now()
     Channel.objects.filter(pk=make_channel(name="Broken").pk).update(
@@ -384,14 +368,14 @@ def test_it_filters_by_the_last_test(
     )
     make_channel(name="New")
 
-    body = admin_client.get("/channels/", {"tested": tested}).content.decode()
+    body = staff_client.get("/channels/", {"tested": tested}).content.decode()
 
     assert _names(body) == expected
     assert f'<option value="{tested}" selected>' in body
 
 
-def test_test_all_has_a_labelled_scope(admin_client: Client, channel: Channel) -> None:
-    body = admin_client.get("/channels/").content.decode()
+def test_test_all_has_a_labelled_scope(staff_client: Client, channel: Channel) -> None:
+    body = staff_client.get("/channels/").content.decode()
 
     # A visible label, in its own box: not one of the list's filters.
     assert '<label for="test-scope">Test the upstreams of</label>' in body

@@ -32,16 +32,16 @@ def test_it_sends_anonymous_visitors_to_login() -> None:
     assert_login_redirect(Client().post(URL, _rows(action="mapping-add")), URL)
 
 
-def test_it_refuses_non_staff(user_client: Client) -> None:
-    assert_forbidden(user_client.post(URL, _rows(action="mapping-add")))
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.post(URL, _rows(action="mapping-add")))
 
 
-def test_it_rejects_get(admin_client: Client) -> None:
-    assert admin_client.get(URL).status_code == 405
+def test_it_rejects_get(staff_client: Client) -> None:
+    assert staff_client.get(URL).status_code == 405
 
 
-def test_it_adds_a_row_keeping_the_others(admin_client: Client) -> None:
-    response = admin_client.post(URL, _rows(action="mapping-add"), headers=HTMX)
+def test_it_adds_a_row_keeping_the_others(staff_client: Client) -> None:
+    response = staff_client.post(URL, _rows(action="mapping-add"), headers=HTMX)
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -49,13 +49,13 @@ def test_it_adds_a_row_keeping_the_others(admin_client: Client) -> None:
     assert _row_values(body) == [("fast", "gpt-4o-mini"), ("smart", "o1"), ("", "")]
 
 
-def test_it_removes_the_chosen_row(admin_client: Client) -> None:
-    body = admin_client.post(URL, _rows(action="mapping-remove-0"), headers=HTMX).content.decode()
+def test_it_removes_the_chosen_row(staff_client: Client) -> None:
+    body = staff_client.post(URL, _rows(action="mapping-remove-0"), headers=HTMX).content.decode()
     assert _row_values(body) == [("smart", "o1")]
 
 
-def test_removing_the_last_row_leaves_an_empty_one(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_removing_the_last_row_leaves_an_empty_one(staff_client: Client) -> None:
+    body = staff_client.post(
         URL,
         {
             "mapping_mode": "rows",
@@ -68,8 +68,8 @@ def test_removing_the_last_row_leaves_an_empty_one(admin_client: Client) -> None
     assert _row_values(body) == [("", "")]
 
 
-def test_it_switches_rows_to_json(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_it_switches_rows_to_json(staff_client: Client) -> None:
+    body = staff_client.post(
         URL,
         _rows(mapping_from=["fast", "", "fast"], mapping_to=["a", "", "b"], action="mapping-json"),
         headers=HTMX,
@@ -85,8 +85,8 @@ def test_it_switches_rows_to_json(admin_client: Client) -> None:
     assert 'name="mapping_from"' not in body
 
 
-def test_it_switches_json_to_rows(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_it_switches_json_to_rows(staff_client: Client) -> None:
+    body = staff_client.post(
         URL,
         {
             "mapping_mode": "json",
@@ -109,9 +109,9 @@ def test_it_switches_json_to_rows(admin_client: Client) -> None:
     ],
 )
 def test_invalid_json_stays_json_with_the_error(
-    admin_client: Client, text: str, message: str
+    staff_client: Client, text: str, message: str
 ) -> None:
-    body = admin_client.post(
+    body = staff_client.post(
         URL, {"mapping_mode": "json", "model_mapping": text, "action": "mapping-rows"}, headers=HTMX
     ).content.decode()
 
@@ -120,8 +120,8 @@ def test_invalid_json_stays_json_with_the_error(
     assert '<input type="hidden" name="mapping_mode" value="json">' in body
 
 
-def test_it_escapes_names(admin_client: Client) -> None:
-    body = admin_client.post(
+def test_it_escapes_names(staff_client: Client) -> None:
+    body = staff_client.post(
         URL,
         _rows(mapping_from=['"><script>x</script>'], mapping_to=["o1"], action="mapping-add"),
         headers=HTMX,

@@ -15,17 +15,17 @@ def test_it_sends_anonymous_visitors_to_login(channel: Channel) -> None:
     assert Channel.objects.get().status == "enabled"
 
 
-def test_it_refuses_non_staff(user_client: Client, channel: Channel) -> None:
-    assert_forbidden(user_client.post(f"/channels/{channel.pk}/status/", {"status": "disabled"}))
+def test_it_refuses_non_staff(plain_client: Client, channel: Channel) -> None:
+    assert_forbidden(plain_client.post(f"/channels/{channel.pk}/status/", {"status": "disabled"}))
     assert Channel.objects.get().status == "enabled"
 
 
-def test_it_rejects_get(admin_client: Client, channel: Channel) -> None:
-    assert admin_client.get(f"/channels/{channel.pk}/status/").status_code == 405
+def test_it_rejects_get(staff_client: Client, channel: Channel) -> None:
+    assert staff_client.get(f"/channels/{channel.pk}/status/").status_code == 405
 
 
-def test_htmx_disable_returns_the_row(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_htmx_disable_returns_the_row(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/status/", {"status": "disabled"}, headers=HTMX
     )
     body = response.content.decode()
@@ -36,9 +36,9 @@ def test_htmx_disable_returns_the_row(admin_client: Client, channel: Channel) ->
     assert Channel.objects.get().status == "disabled"
 
 
-def test_htmx_enable_returns_the_row(admin_client: Client, channel: Channel) -> None:
+def test_htmx_enable_returns_the_row(staff_client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.DISABLED)
-    body = admin_client.post(
+    body = staff_client.post(
         f"/channels/{channel.pk}/status/", {"status": "enabled"}, headers=HTMX
     ).content.decode()
 
@@ -48,18 +48,18 @@ def test_htmx_enable_returns_the_row(admin_client: Client, channel: Channel) -> 
 
 
 def test_enabling_an_auto_disabled_channel_clears_the_reason(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
     Channel.objects.filter(pk=channel.pk).update(
         status=ChannelStatus.AUTO_DISABLED, status_reason="HTTP 500"
     )
-    admin_client.post(f"/channels/{channel.pk}/status/", {"status": "enabled"}, headers=HTMX)
+    staff_client.post(f"/channels/{channel.pk}/status/", {"status": "enabled"}, headers=HTMX)
     channel.refresh_from_db()
     assert (channel.status, channel.status_reason) == ("enabled", "")
 
 
-def test_only_enabled_or_disabled_can_be_chosen(admin_client: Client, channel: Channel) -> None:
-    response = admin_client.post(
+def test_only_enabled_or_disabled_can_be_chosen(staff_client: Client, channel: Channel) -> None:
+    response = staff_client.post(
         f"/channels/{channel.pk}/status/", {"status": "auto_disabled"}, headers=HTMX
     )
     body = response.content.decode()
@@ -70,11 +70,11 @@ def test_only_enabled_or_disabled_can_be_chosen(admin_client: Client, channel: C
 
 
 def test_without_htmx_it_redirects_back_with_a_message(
-    admin_client: Client, channel: Channel
+    staff_client: Client, channel: Channel
 ) -> None:
-    response = admin_client.post(
+    response = staff_client.post(
         f"/channels/{channel.pk}/status/", {"status": "disabled", "next": "/channels/?p=1"}
     )
     assert response["Location"] == "/channels/?p=1"
-    assert "Disabled “Primary”." in admin_client.get("/channels/").content.decode()
+    assert "Disabled “Primary”." in staff_client.get("/channels/").content.decode()
     assert Channel.objects.get().status == "disabled"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,6 +8,7 @@ from django.test import Client
 
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.services import channel_update
+from tests.support.factories import make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -35,27 +35,25 @@ def test_it_sends_anonymous_visitors_to_login(live_channel: Channel, upstream: A
     assert upstream.requests == []
 
 
-def test_it_refuses_non_staff(user_client: Client, live_channel: Channel, upstream: Any) -> None:
-    assert_forbidden(user_client.post(f"/channels/{live_channel.pk}/test/"))
+def test_it_refuses_non_staff(plain_client: Client, live_channel: Channel, upstream: Any) -> None:
+    assert_forbidden(plain_client.post(f"/channels/{live_channel.pk}/test/"))
     assert upstream.requests == []
 
 
-def test_it_rejects_get(admin_client: Client, live_channel: Channel, upstream: Any) -> None:
-    assert admin_client.get(f"/channels/{live_channel.pk}/test/").status_code == 405
+def test_it_rejects_get(staff_client: Client, live_channel: Channel, upstream: Any) -> None:
+    assert staff_client.get(f"/channels/{live_channel.pk}/test/").status_code == 405
     assert upstream.requests == []
 
 
-def test_it_checks_csrf(admin_user: Any, live_channel: Channel, upstream: Any) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin_user)
-    assert client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).status_code == 403
+def test_it_checks_csrf(csrf_client: Client, live_channel: Channel, upstream: Any) -> None:
+    assert csrf_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).status_code == 403
     assert upstream.requests == []
 
 
 def test_the_row_shows_the_latency(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
-    response = admin_client.post(
+    response = staff_client.post(
         f"/channels/{live_channel.pk}/test/", {"fragment": "row"}, headers=HTMX
     )
     body = response.content.decode()
@@ -74,9 +72,7 @@ def test_the_row_shows_the_latency(
     assert upstream.api_key not in body
 
 
-def test_it_tests_the_mapped_test_model(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
-) -> None:
+def test_it_tests_the_mapped_test_model(staff_client: Client, upstream: Any) -> None:
     channel = make_channel(
         base_url=upstream.v1,
         key=upstream.api_key,
@@ -84,17 +80,17 @@ def test_it_tests_the_mapped_test_model(
         model_mapping={"fast": "gpt-4o-mini"},
         test_model="fast",
     )
-    body = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
+    body = staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
 
     _row_latency(body)
     assert upstream.requests[-1].json()["model"] == "gpt-4o-mini"
 
 
 def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+    staff_client: Client, upstream: Any
 ) -> None:
     channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
-    response = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    response = staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
     body = response.content.decode()
 
     assert (
@@ -113,18 +109,18 @@ def test_a_wrong_key_shows_the_upstreams_error_without_the_key(
 
 
 def test_an_upstream_error_message_is_shown(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
     upstream.fail_with = (503, {"error": {"message": "The model is overloaded <retry>"}})
-    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+    body = staff_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
 
     assert "✗ Failed: The model is overloaded &lt;retry&gt;" in body
 
 
 def test_the_edit_page_gets_just_the_result(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
-    body = admin_client.post(
+    body = staff_client.post(
         f"/channels/{live_channel.pk}/test/", {"fragment": "result"}, headers=HTMX
     ).content.decode()
 
@@ -134,9 +130,9 @@ def test_the_edit_page_gets_just_the_result(
 
 
 def test_a_test_all_item_also_updates_the_row(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
-    body = admin_client.post(
+    body = staff_client.post(
         f"/channels/{live_channel.pk}/test/", {"fragment": "run"}, headers=HTMX
     ).content.decode()
 
@@ -148,12 +144,12 @@ def test_a_test_all_item_also_updates_the_row(
 
 
 def test_a_pass_re_enables_an_auto_disabled_channel(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
     Channel.objects.filter(pk=live_channel.pk).update(
         status=ChannelStatus.AUTO_DISABLED, status_reason="HTTP 502"
     )
-    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+    body = staff_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
 
     assert 'badge status-enabled">Enabled<' in body
     live_channel.refresh_from_db()
@@ -161,64 +157,60 @@ def test_a_pass_re_enables_an_auto_disabled_channel(
 
 
 def test_a_pass_leaves_a_disabled_channel_disabled(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
     Channel.objects.filter(pk=live_channel.pk).update(status=ChannelStatus.DISABLED)
-    body = admin_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
+    body = staff_client.post(f"/channels/{live_channel.pk}/test/", headers=HTMX).content.decode()
 
     _row_latency(body)
     assert 'badge status-disabled">Disabled<' in body
     assert Channel.objects.get(pk=live_channel.pk).status == "disabled"
 
 
-def test_a_failure_leaves_an_auto_disabled_channel_so(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
-) -> None:
+def test_a_failure_leaves_an_auto_disabled_channel_so(staff_client: Client, upstream: Any) -> None:
     channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
     Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.AUTO_DISABLED)
-    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
     assert Channel.objects.get(pk=channel.pk).status == "auto_disabled"
 
 
 def test_without_htmx_it_redirects_with_the_result(
-    admin_client: Client, live_channel: Channel, upstream: Any
+    staff_client: Client, live_channel: Channel, upstream: Any
 ) -> None:
-    response = admin_client.post(
+    response = staff_client.post(
         f"/channels/{live_channel.pk}/test/", {"next": f"/channels/{live_channel.pk}/"}
     )
     assert response["Location"] == f"/channels/{live_channel.pk}/"
-    page = admin_client.get(response["Location"]).content.decode()
+    page = staff_client.get(response["Location"]).content.decode()
     assert re.search(r"“Live” passed the test in \d+ ms\.", page)
 
 
-def test_without_htmx_a_failure_is_an_error_message(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
-) -> None:
+def test_without_htmx_a_failure_is_an_error_message(staff_client: Client, upstream: Any) -> None:
     channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
-    page = admin_client.post(f"/channels/{channel.pk}/test/", follow=True).content.decode()
+    page = staff_client.post(f"/channels/{channel.pk}/test/", follow=True).content.decode()
 
     assert "“Primary” failed the test: Incorrect API key provided" in page
     assert WRONG_KEY not in page
 
 
-def test_a_channel_without_models_says_so(admin_client: Client, channel: Channel) -> None:
+def test_a_channel_without_models_says_so(staff_client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(model_names=[], test_model="")
-    body = admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
+    body = staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX).content.decode()
     assert "✗ Failed: The channel has no model to test." in body
 
 
-def test_it_404s_for_a_missing_channel(admin_client: Client) -> None:
-    assert admin_client.post("/channels/999/test/", headers=HTMX).status_code == 404
+def test_it_404s_for_a_missing_channel(staff_client: Client) -> None:
+    assert staff_client.post("/channels/999/test/", headers=HTMX).status_code == 404
 
 
 def test_a_failure_stays_on_the_row_and_the_edit_page_after_navigating(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
+    staff_client: Client, upstream: Any
 ) -> None:
     channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
-    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
 
-    listing = admin_client.get("/channels/").content.decode()
-    edit = admin_client.get(f"/channels/{channel.pk}/").content.decode()
+    listing = staff_client.get("/channels/").content.decode()
+    edit = staff_client.get(f"/channels/{channel.pk}/").content.decode()
 
     for page in (listing, edit):
         assert "✗ Failed: Incorrect API key provided" in page
@@ -227,14 +219,12 @@ def test_a_failure_stays_on_the_row_and_the_edit_page_after_navigating(
     assert "Last test <time" in edit
 
 
-def test_a_pass_after_a_failure_clears_it(
-    admin_client: Client, make_channel: Callable[..., Channel], upstream: Any
-) -> None:
+def test_a_pass_after_a_failure_clears_it(staff_client: Client, upstream: Any) -> None:
     channel = make_channel(base_url=upstream.v1, key=WRONG_KEY)
-    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
     channel_update(channel=channel, changes={"key": upstream.api_key})
-    admin_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
+    staff_client.post(f"/channels/{channel.pk}/test/", headers=HTMX)
 
-    body = admin_client.get("/channels/").content.decode()
+    body = staff_client.get("/channels/").content.decode()
     assert "✓ Passed" in body
     assert "✗ Failed" not in body

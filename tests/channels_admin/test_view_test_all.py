@@ -12,6 +12,7 @@ from audit.services import Actor
 from channels_admin import probe
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.views_probe import TEST_CONCURRENCY
+from tests.support.factories import make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ MakeChannel = Callable[..., Channel]
 
 
 @pytest.fixture
-def three(make_channel: MakeChannel, upstream: Any) -> dict[str, Channel]:
+def three(upstream: Any) -> dict[str, Channel]:
     """An enabled, an auto-disabled and a disabled channel, all able to pass."""
     channels = {
         status: make_channel(name=f"ch-{status}", base_url=upstream.v1, key=upstream.api_key)
@@ -35,20 +36,20 @@ def test_it_sends_anonymous_visitors_to_login() -> None:
 
 
 def test_it_refuses_non_staff(
-    user_client: Client, three: dict[str, Channel], upstream: Any
+    plain_client: Client, three: dict[str, Channel], upstream: Any
 ) -> None:
-    assert_forbidden(user_client.post("/channels/test-all/"))
+    assert_forbidden(plain_client.post("/channels/test-all/"))
     assert upstream.requests == []
 
 
-def test_it_rejects_get(admin_client: Client) -> None:
-    assert admin_client.get("/channels/test-all/").status_code == 405
+def test_it_rejects_get(staff_client: Client) -> None:
+    assert staff_client.get("/channels/test-all/").status_code == 405
 
 
 def test_htmx_answers_with_a_panel_that_tests_each_channel(
-    admin_client: Client, three: dict[str, Channel], upstream: Any
+    staff_client: Client, three: dict[str, Channel], upstream: Any
 ) -> None:
-    body = admin_client.post("/channels/test-all/", headers=HTMX).content.decode()
+    body = staff_client.post("/channels/test-all/", headers=HTMX).content.decode()
 
     # Enabled and auto-disabled channels are tested (a pass re-enables the latter).
     for status in ("enabled", "auto_disabled"):
@@ -69,12 +70,10 @@ def test_htmx_answers_with_a_panel_that_tests_each_channel(
     assert ">Testing 2 channels…</p>" in body
 
 
-def test_htmx_panel_bounds_the_requests_in_flight(
-    admin_client: Client, make_channel: MakeChannel
-) -> None:
+def test_htmx_panel_bounds_the_requests_in_flight(staff_client: Client) -> None:
     for index in range(TEST_CONCURRENCY * 2 + 1):
         make_channel(name=f"ch-{index}")
-    body = admin_client.post("/channels/test-all/", headers=HTMX).content.decode()
+    body = staff_client.post("/channels/test-all/", headers=HTMX).content.decode()
 
     # Each item queues on one of TEST_CONCURRENCY lanes; a lane runs one request at a time.
     lanes = re.findall(r'hx-sync="(#test-lane-\d+):queue all"', body)
@@ -85,18 +84,18 @@ def test_htmx_panel_bounds_the_requests_in_flight(
 
 
 def test_scope_all_includes_disabled_channels(
-    admin_client: Client, three: dict[str, Channel]
+    staff_client: Client, three: dict[str, Channel]
 ) -> None:
-    body = admin_client.post("/channels/test-all/", {"scope": "all"}, headers=HTMX).content.decode()
+    body = staff_client.post("/channels/test-all/", {"scope": "all"}, headers=HTMX).content.decode()
     assert all(f'id="test-run-{channel.pk}"' in body for channel in three.values())
     assert "Testing all channels" in body
 
 
 def test_without_htmx_it_tests_them_all_and_shows_the_results(
-    admin_client: Client, three: dict[str, Channel], make_channel: MakeChannel, upstream: Any
+    staff_client: Client, three: dict[str, Channel], upstream: Any
 ) -> None:
     broken = make_channel(name="broken", base_url=upstream.v1, key="sk-not-the-right-one-123")
-    response = admin_client.post("/channels/test-all/")
+    response = staff_client.post("/channels/test-all/")
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -113,9 +112,9 @@ def test_without_htmx_it_tests_them_all_and_shows_the_results(
 
 
 def test_without_htmx_scope_all_tests_disabled_ones_too(
-    admin_client: Client, three: dict[str, Channel]
+    staff_client: Client, three: dict[str, Channel]
 ) -> None:
-    body = admin_client.post("/channels/test-all/", {"scope": "all"}).content.decode()
+    body = staff_client.post("/channels/test-all/", {"scope": "all"}).content.decode()
 
     assert "3 tested: 3 passed, 0 failed." in body
     # Tested, but a manual disable is the admin's decision: it stays.
@@ -125,7 +124,7 @@ def test_without_htmx_scope_all_tests_disabled_ones_too(
 
 
 def test_without_htmx_at_most_the_bound_run_at_once(
-    admin_client: Client, make_channel: MakeChannel, upstream: Any, monkeypatch: Any
+    staff_client: Client, upstream: Any, monkeypatch: Any
 ) -> None:
     total = TEST_CONCURRENCY + 3
     for index in range(total):
@@ -145,7 +144,7 @@ def test_without_htmx_at_most_the_bound_run_at_once(
 
     # Every test starts before any upstream answers, so `most` is how many the runner let in.
     monkeypatch.setattr(probe, "run_channel_test", counted)
-    body = admin_client.post("/channels/test-all/").content.decode()
+    body = staff_client.post("/channels/test-all/").content.decode()
 
     assert f"{total} tested: {total} passed, 0 failed." in body
     assert most == TEST_CONCURRENCY

@@ -1,19 +1,16 @@
-"""A live gateway, a staff account and a headless Debian Chromium for the browser tests."""
+"""A live gateway and a headless Debian Chromium for the browser tests (alice signs in)."""
 
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, sync_playwright
 
-from tests.support.servers import serve_asgi
+from tests.support.browser import Screenshots
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,30 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-STAFF_USERNAME = "admin"
-STAFF_PASSWORD = "a long and correct password"
-
-
-@dataclass
-class Staff:
-    username: str
-    password: str
-
-
-@dataclass
-class Screenshots:
-    """Full-page screenshots numbered in the order the pages were seen: 01-login.png, ..."""
-
-    directory: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def take(self, page: Page, name: str) -> Path:
-        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-        return path
-
-
 _failed = pytest.StashKey[bool]()
 
 
@@ -63,34 +36,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def gateway_url(transactional_db: None, settings: Any) -> Iterator[str]:
+def gateway_url(transactional_db: None) -> Iterator[str]:
     """The whole ASGI app (admin pages and /v1) on a free loopback port.
 
     transactional_db: the server thread has its own connection and sees only committed rows.
     The relay re-reads the admin's changes on every request, so a channel saved in the browser
-    serves the very next call.
+    serves the very next call. The pages offer this server's own /v1 (no PUBLIC_BASE_URL).
     """
     # Imported here, not at the top: `pytest tests/e2e` loads this file before the root
     # conftest's pytest_configure switches whitenoise to the finders, and the ASGI app reads
     # that setting when it is first imported (too early, the CSS and htmx would be 404s).
-    from gateway.asgi import build_application
-    from gateway.relay.app import RelayApp
-    from gateway.relay.cache import RelayCache
+    from tests.support.live_gateway import serving_gateway
 
-    settings.PUBLIC_BASE_URL = ""  # the pages then offer this server's own /v1
-    relay = RelayApp(
-        cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0), rng=random.Random(1234)
-    )
-    with serve_asgi(build_application(relay), lifespan="on") as url:
-        yield url
-
-
-@pytest.fixture
-def staff(transactional_db: None) -> Staff:
-    get_user_model().objects.create_user(
-        username=STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True
-    )
-    return Staff(STAFF_USERNAME, STAFF_PASSWORD)
+    with serving_gateway() as gateway:
+        yield gateway.url
 
 
 @pytest.fixture
@@ -106,7 +65,7 @@ def screenshots(request: pytest.FixtureRequest) -> Screenshots:
 
 @pytest.fixture
 def page(
-    request: pytest.FixtureRequest, staff: Staff, gateway_url: str, screenshots: Screenshots
+    request: pytest.FixtureRequest, alice: Any, gateway_url: str, screenshots: Screenshots
 ) -> Iterator[Page]:
     """A fresh headless Chromium tab, English, allowed to use the clipboard.
 

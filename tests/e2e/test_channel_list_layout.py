@@ -15,8 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from channels_admin.models import Channel, ChannelStatus
-from channels_admin.services import channel_create
-from tests.e2e.conftest import Screenshots, Staff
+from tests.support.browser import Screenshots, sign_in
+from tests.support.factories import make_channel
 from tests.support.fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ WRONG_KEY = "sk-not-the-key-of-the-fake-upstream-0000"
 @pytest.fixture
 def crowded(transactional_db: None) -> None:
     """Rows with everything a row can hold at its widest."""
-    first = channel_create(
+    first = make_channel(
         name="OpenAI production (primary)",
         base_url=ADDRESS,
         key="sk-layout-test-key-000000000001",
@@ -46,7 +46,7 @@ def crowded(transactional_db: None) -> None:
         last_test_error="Incorrect API key provided: sk-lay***0001. You can find your API key "
         "at https://platform.example.com/account/api-keys.",
     )
-    second = channel_create(
+    second = make_channel(
         name="Azure EU",
         base_url=LONG_ADDRESS,
         key="sk-layout-test-key-000000000002",
@@ -58,11 +58,9 @@ def crowded(transactional_db: None) -> None:
     )
 
 
-def log_in(page: Page, staff: Staff) -> None:
+def log_in(page: Page) -> None:
     page.goto("/login/")
-    page.get_by_label("Username").fill(staff.username)
-    page.get_by_label("Password").fill(staff.password)
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page)
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
 
 
@@ -92,10 +90,10 @@ def overflows(locator: Locator) -> Any:
 
 
 def test_the_channel_list_fits_a_1024_px_window(
-    crowded: None, page: Page, staff: Staff, screenshots: Screenshots
+    crowded: None, page: Page, screenshots: Screenshots
 ) -> None:
     page.set_viewport_size({"width": WIDTH, "height": 800})
-    log_in(page, staff)
+    log_in(page)
     page.goto("/channels/")
     rows = page.locator("tr.ch-row")
     expect(rows).to_have_count(2)
@@ -147,15 +145,13 @@ def test_the_channel_list_fits_a_1024_px_window(
 
 @pytest.fixture
 def two_to_test(transactional_db: None, upstream: FakeUpstream) -> None:
-    channel_create(name="Good", base_url=upstream.v1, key=upstream.api_key, models=["gpt-4o-mini"])
-    channel_create(name="Bad key", base_url=upstream.v1, key=WRONG_KEY, models=["gpt-4o-mini"])
+    make_channel(upstream, name="Good", models=["gpt-4o-mini"])
+    make_channel(upstream, name="Bad key", key=WRONG_KEY, models=["gpt-4o-mini"])
 
 
-def test_test_all_sums_up_and_ends(
-    two_to_test: None, page: Page, staff: Staff, screenshots: Screenshots
-) -> None:
+def test_test_all_sums_up_and_ends(two_to_test: None, page: Page, screenshots: Screenshots) -> None:
     page.set_viewport_size({"width": WIDTH, "height": 800})
-    log_in(page, staff)
+    log_in(page)
     page.goto("/channels/")
 
     expect(page.get_by_label("Test the upstreams of")).to_have_value("enabled")

@@ -13,17 +13,13 @@ import time
 
 import pytest
 from django_otp.oath import hotp
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Screenshots, Staff
+from tests.support.browser import Screenshots, main_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
 STEP_SECONDS = 30
-
-
-def main_nav(page: Page, name: str) -> Locator:
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
 
 
 def current_step() -> int:
@@ -34,15 +30,9 @@ def code_at(key: bytes, step: int) -> str:
     return f"{hotp(key, step, digits=6):06d}"
 
 
-def password_step(page: Page, staff: Staff) -> None:
-    page.get_by_label("Username").fill(staff.username)
-    page.get_by_label("Password").fill(staff.password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def enrol(page: Page, staff: Staff, shots: Screenshots) -> tuple[bytes, int]:
+def enrol(page: Page, shots: Screenshots) -> tuple[bytes, int]:
     """The authenticator's key, and the time step of the code that confirmed it."""
-    page.locator(".topbar").get_by_role("link", name=staff.username, exact=True).click()
+    page.locator(".topbar").get_by_role("link", name="alice", exact=True).click()
     expect(page.get_by_role("heading", name="Security", exact=True)).to_be_visible()
     expect(page.locator("#two-factor-status")).to_have_text("Off")
     page.get_by_role("button", name="Set up two-factor sign-in").click()
@@ -69,12 +59,10 @@ def enrol(page: Page, staff: Staff, shots: Screenshots) -> tuple[bytes, int]:
     return key, step
 
 
-def sign_in_with_code(
-    page: Page, staff: Staff, key: bytes, used_step: int, shots: Screenshots
-) -> None:
+def sign_in_with_code(page: Page, key: bytes, used_step: int, shots: Screenshots) -> None:
     page.goto("/tokens/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/tokens/$"))
-    password_step(page, staff)
+    sign_in(page)
 
     expect(page).to_have_url(re.compile(r"/account/verify/\?next=%2Ftokens%2F$"))
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
@@ -92,13 +80,13 @@ def sign_in_with_code(
     expect(page.get_by_role("heading", name="Tokens", exact=True)).to_be_visible()
 
 
-def check_audit_log(page: Page, staff: Staff, shots: Screenshots) -> None:
+def check_audit_log(page: Page, shots: Screenshots) -> None:
     main_nav(page, "Audit log").click()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     actions = page.locator("#audit-table tbody .audit-action")
     expect(actions).to_have_text(["Signed in", "Two-factor sign-in turned on", "Signed in"])
     newest = page.locator("#audit-table tbody tr").first
-    expect(newest).to_contain_text(staff.username)
+    expect(newest).to_contain_text("alice")
     expect(newest).to_contain_text("authenticator code")
     shots.take(page, "audit-log")
 
@@ -109,15 +97,15 @@ def check_audit_log(page: Page, staff: Staff, shots: Screenshots) -> None:
 
 
 def test_an_admin_enrols_in_two_factor_and_signs_in_with_a_code(
-    page: Page, staff: Staff, screenshots: Screenshots
+    page: Page, screenshots: Screenshots
 ) -> None:
     page.goto("/")
-    password_step(page, staff)
+    sign_in(page)
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
 
-    key, used_step = enrol(page, staff, screenshots)
+    key, used_step = enrol(page, screenshots)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in to Tollgate")).to_be_visible()
 
-    sign_in_with_code(page, staff, key, used_step, screenshots)
-    check_audit_log(page, staff, screenshots)
+    sign_in_with_code(page, key, used_step, screenshots)
+    check_audit_log(page, screenshots)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.served import prepare_site
+from tests.support.served import prepare_site
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.gateway.served import ROOT, site_env
+from tests.support.served import ROOT, site_env
 
 # Under the usual umask, as the server would run: migrate, then hold a connection open (the
 # -wal and -shm files exist only while one is) and report every mode in the data directory.

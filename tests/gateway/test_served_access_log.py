@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.gateway.served import serving
+from tests.support.served import serving
 
 NAMES = ["api_key", "key", "api-key", "token", "access_token", "password", "secret", "sig", "code"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.gateway.served import Served, serving
+from tests.support.served import Served, serving
 
 
 def _wait_until_serving(served: Served) -> None:

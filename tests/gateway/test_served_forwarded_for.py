@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.gateway.served import ADMIN_PASSWORD, ADMIN_USER, serving
+from tests.support.served import ADMIN_PASSWORD, ADMIN_USER, serving
 
 # Fewer real password hashes to wait for; the rule is the same at 5.
 TWO_FAILURES = {"TOLLGATE_LOGIN_FAILURES_PER_ACCOUNT": "2"}

@@ -21,7 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.bounded_http import BoundedHttpToolsProtocol
 from gateway.serving import SERVER_LOGGERS, TollgateWorker
-from tests.gateway.served import ROOT
+from tests.support.served import ROOT
 
 
 @pytest.fixture(autouse=True)

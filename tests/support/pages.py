@@ -18,3 +18,10 @@ def assert_login_redirect(response: Any, path: str) -> None:
 def assert_forbidden(response: Any) -> None:
     assert response.status_code == 403
     assert "not an administrator" in response.content.decode()
+
+
+def shown_key(body: str) -> str:
+    """The new key a "created" page shows once, in its read-only box."""
+    marker = 'id="new-key" class="mono secret" value="'
+    start = body.index(marker) + len(marker)
+    return body[start : body.index('"', start)]

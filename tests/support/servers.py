@@ -44,6 +44,15 @@ def serve_asgi(app: Any, **options: Any) -> Iterator[str]:
         sock.close()
 
 
+def closed_url() -> str:
+    """A loopback base URL (`http://127.0.0.1:PORT`) where nothing listens any more: a
+    connection there is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 @dataclass
 class RawResponse:
     status: int

@@ -9,7 +9,7 @@ import pytest
 
 from audit.models import AuditEvent
 from audit.services import SYSTEM, Actor
-from tests.tokens.audit_helpers import assert_no_secret, only_event
+from tests.support.audit import assert_no_secret, only_event
 from tokens import services
 from tokens.models import AdminKey, Token
 

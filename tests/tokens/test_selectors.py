@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.support.factories import make_token
 from tokens.models import Token
 from tokens.selectors import expired_q, is_expired
-from tokens.services import token_create
 
 
 def test_a_token_expires_at_its_time_exactly() -> None:
@@ -30,10 +30,10 @@ def test_the_rule_reads_the_same_in_epoch_seconds() -> None:
 @pytest.mark.django_db
 def test_the_filter_selects_what_the_rule_calls_expired() -> None:
     now = timezone.now()
-    token_create(name="never")
-    token_create(name="later", expires_at=now + timedelta(minutes=1))
-    token_create(name="now", expires_at=now)
-    token_create(name="past", expires_at=now - timedelta(days=1))
+    make_token(name="never")
+    make_token(name="later", expires_at=now + timedelta(minutes=1))
+    make_token(name="now", expires_at=now)
+    make_token(name="past", expires_at=now - timedelta(days=1))
 
     expired = set(Token.objects.filter(expired_q(now)).values_list("name", flat=True))
 

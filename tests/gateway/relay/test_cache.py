@@ -1,0 +1,87 @@
+"""The hot path's database budget and how fast admin changes reach the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from openai import AsyncOpenAI
+
+from channels_admin.services import channel_update
+from gateway.asgi import build_application
+from gateway.relay.app import RelayApp
+from gateway.relay.cache import RelayCache
+from tests.support.factories import make_channel, make_token
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.in_process import counted_queries, openai_client, run_here
+
+
+async def chat(client: AsyncOpenAI) -> None:
+    await client.chat.completions.create(model="gpt-4o-mini", messages=[])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steady_state_requests_touch_no_database(upstream: FakeUpstream) -> None:
+    make_channel(upstream)
+    key = make_token().key
+    relay = RelayApp(cache=RelayCache(refresh_seconds=3600), rng=random.Random(1))
+
+    async def scenario() -> int:
+        async with openai_client(build_application(relay), key) as client:
+            await chat(client)  # warms the caches
+            async with counted_queries() as queries:
+                for _ in range(20):
+                    await chat(client)
+        await relay.cache.aclose()
+        return len(queries)
+
+    assert run_here(scenario) == 0
+    assert len(upstream.requests) == 21
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checking_for_changes_costs_one_query_a_request_at_most(upstream: FakeUpstream) -> None:
+    make_channel(upstream)
+    key = make_token().key
+    # Checks on every request (the real interval is 0.5 s): the worst case.
+    relay = RelayApp(cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=3600))
+
+    async def scenario() -> int:
+        async with openai_client(build_application(relay), key) as client:
+            await chat(client)
+            async with counted_queries() as queries:
+                for _ in range(10):
+                    await chat(client)
+        return len(queries)
+
+    assert run_here(scenario) == 10
+    assert len(upstream.requests) == 11
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_reaches_the_relay_within_the_refresh_interval(
+    upstream: FakeUpstream,
+) -> None:
+    channel = make_channel(upstream, weight=1)
+    clock = FakeClock()
+    cache = RelayCache(refresh_seconds=0.5, clock=clock)
+
+    def weight_seen() -> int:
+        asyncio.run(cache.ensure_fresh())
+        return cache.table.candidates("default", "gpt-4o-mini")[0][0].weight
+
+    assert weight_seen() == 1
+    channel_update(channel=channel, changes={"weight": 7})
+    clock.now += 0.4
+    assert weight_seen() == 1  # not checked yet: no query spent
+    clock.now += 0.1
+    assert weight_seen() == 7

@@ -1,0 +1,100 @@
+"""What a client sees when the upstream says no: its status, OpenAI's shape, no secrets."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.support.factories import make_channel, make_token
+from tests.support.fake_upstream import FakeUpstream, running_upstream
+from tests.support.live_gateway import Gateway
+
+
+def test_an_upstream_client_error_keeps_its_status_and_message(gateway: Gateway) -> None:
+    refusal = {
+        "error": {
+            "message": "max_tokens is too large",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+            "code": "bad_max_tokens",
+        }
+    }
+    with running_upstream(fail_with=(400, refusal)) as strict:
+        make_channel(strict)
+        key = make_token().key
+        with pytest.raises(openai.BadRequestError) as raised:
+            gateway.client(key).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+
+    error = raised.value.body
+    assert error == {
+        "message": "max_tokens is too large",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "bad_max_tokens",
+    }
+    assert len(strict.requests) == 1  # a client error is not retried elsewhere
+
+
+def test_an_upstream_error_never_shows_the_channel_key_or_address(gateway: Gateway) -> None:
+    with running_upstream(api_key="sk-the-right-key-000000000000000000") as upstream:
+        # The channel holds a wrong key; this upstream echoes what it was sent.
+        make_channel(upstream, key="sk-wrong-channel-key-1234567890abcdef")
+        key = make_token().key
+
+        response = gateway.post_chat(key)
+
+    assert response.status_code == 401
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    assert "Incorrect API key provided" in response.json()["error"]["message"]
+    assert "sk-wrong-channel-key-1234567890abcdef" not in response.text
+    assert upstream.base_url.split("//")[1] not in response.text
+    assert "127.0.0.1" not in response.text
+
+
+def test_a_non_json_upstream_error_becomes_an_openai_error(gateway: Gateway) -> None:
+    with running_upstream(fail_with=(418, "I'm a teapot")) as odd:
+        make_channel(odd)
+        key = make_token().key
+        response = gateway.post_chat(key)
+
+    assert response.status_code == 418
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["message"]
+
+
+def test_a_rate_limited_last_channel_passes_429_on(gateway: Gateway) -> None:
+    limited = {
+        "error": {
+            "message": "Rate limit reached",
+            "type": "rate_limit_error",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        }
+    }
+    with running_upstream(fail_with=(429, limited)) as busy:
+        make_channel(busy)
+        key = make_token().key
+        with pytest.raises(openai.RateLimitError) as raised:
+            gateway.client(key).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+
+    assert raised.value.code == "rate_limit_exceeded"
+
+
+def test_upstream_response_headers_that_name_the_upstream_are_dropped(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    make_channel(upstream)
+    key = make_token().key
+
+    response = gateway.post_chat(key)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["openai-processing-ms"] == "12"
+    assert "set-cookie" not in response.headers
+    assert "openai-organization" not in response.headers
+    assert "x-ratelimit-remaining-requests" not in response.headers

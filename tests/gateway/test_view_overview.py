@@ -1,0 +1,126 @@
+"""/: the overview, counting channels and tokens, and the channels that failed their last test."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from channels_admin.models import Channel
+from channels_admin.services import channel_update
+from tests.support.factories import CHANNEL_KEY, make_admin_key, make_channel, make_token
+from tests.support.pages import assert_forbidden, assert_login_redirect
+
+pytestmark = pytest.mark.django_db
+
+
+def _count(body: str, attribute: str, value: str) -> int:
+    match = re.search(rf'data-{attribute}="{value}">(\d+)<', body)
+    assert match, f"no {attribute}={value} count on the page"
+    return int(match.group(1))
+
+
+def _tested(channel: Channel, *, ok: bool) -> None:
+    Channel.objects.filter(pk=channel.pk).update(
+        last_test_at=timezone.now(), last_test_ok=ok, last_test_error="" if ok else "HTTP 401"
+    )
+
+
+def test_it_sends_anonymous_visitors_to_login() -> None:
+    assert_login_redirect(Client().get("/"), "/")
+
+
+def test_it_refuses_non_staff(plain_client: Client) -> None:
+    assert_forbidden(plain_client.get("/"))
+
+
+def test_it_rejects_post(staff_client: Client) -> None:
+    assert staff_client.post("/").status_code == 405
+
+
+def test_it_counts_channels_by_status(staff_client: Client) -> None:
+    make_channel(name="a")
+    make_channel(name="b")
+    make_channel(name="c", status="disabled")
+    auto = make_channel(name="d")
+    channel_update(channel=auto, changes={"status": "auto_disabled"})
+
+    body = staff_client.get("/").content.decode()
+    assert _count(body, "status", "enabled") == 2
+    assert _count(body, "status", "disabled") == 1
+    assert _count(body, "status", "auto_disabled") == 1
+    assert "Auto-disabled" in body
+    assert CHANNEL_KEY not in body
+
+
+def test_it_counts_tokens(staff_client: Client) -> None:
+    make_token(name="live")
+    make_token(name="live too", expires_at=timezone.now() + timedelta(days=1))
+    make_token(name="off", status="disabled")
+    make_token(name="old", expires_at=timezone.now() - timedelta(days=1))
+    make_admin_key(name="ci")
+
+    body = staff_client.get("/").content.decode()
+    assert _count(body, "tokens", "active") == 2
+    assert _count(body, "tokens", "disabled") == 1
+    assert _count(body, "tokens", "expired") == 1
+    assert '<span class="stat-number">4</span>' in body
+    assert '<span class="stat-number">1</span>' in body
+
+
+def test_it_shows_the_base_url_from_the_request(staff_client: Client) -> None:
+    body = staff_client.get("/", HTTP_HOST="gw.example.org").content.decode()
+    assert 'value="http://gw.example.org/v1"' in body
+
+
+@pytest.mark.parametrize(
+    "configured", ["https://ai.example.com", "https://ai.example.com/", "https://ai.example.com/v1"]
+)
+def test_it_prefers_the_configured_public_url(
+    staff_client: Client, settings: Any, configured: str
+) -> None:
+    settings.PUBLIC_BASE_URL = configured
+    body = staff_client.get("/", HTTP_HOST="internal:8000").content.decode()
+    assert 'value="https://ai.example.com/v1"' in body
+    assert "internal:8000" not in body
+
+
+def test_it_links_to_the_other_pages(staff_client: Client) -> None:
+    body = staff_client.get("/").content.decode()
+    for href in ('href="/channels/"', 'href="/tokens/add/"', 'href="/admin-keys/"'):
+        assert href in body
+
+
+# --- channels that failed their last test ---------------------------------------------
+
+
+def test_the_overview_says_how_many_failed(staff_client: Client) -> None:
+    _tested(make_channel(name="a"), ok=False)
+    _tested(make_channel(name="b"), ok=False)
+    _tested(make_channel(name="c"), ok=True)
+
+    body = staff_client.get("/").content.decode()
+
+    assert '<a href="/channels/?tested=failed">2 channels failed their last test.</a>' in body
+    # The link shows exactly those channels.
+    listing = staff_client.get("/channels/?tested=failed").content.decode()
+    assert listing.count('class="ch-row ') == 2
+
+
+def test_one_failure_reads_in_the_singular_and_none_says_nothing(staff_client: Client) -> None:
+    channel = make_channel()
+    assert "failed its last test" not in staff_client.get("/").content.decode()
+    assert "failed their last test" not in staff_client.get("/").content.decode()
+
+    _tested(channel, ok=False)
+    assert "1 channel failed its last test." in staff_client.get("/").content.decode()
+
+
+def test_it_speaks_simplified_chinese(staff_client: Client) -> None:
+    _tested(make_channel(), ok=False)
+    body = staff_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "1 个渠道最近一次测试失败。" in body
