@@ -13,6 +13,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "enabled": _("Enabled"),
     "disabled": _("Disabled"),
     "auto_disabled": _("Auto-disabled"),
+    "model_disabled": _("Model taken off"),
+    "cooled_down": _("Cooling down"),
     "tested": _("Tested"),
     "test_all": _("Tested all"),
     "key_changed": _("Key changed"),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -32,6 +33,7 @@ from channels_admin.validation import (
     MAX_WHOLE_NUMBER,
     clean_base_url,
     clean_key,
+    clean_timeout,
     has_control_characters,
     mapping_errors,
     name_list,
@@ -39,10 +41,29 @@ from channels_admin.validation import (
     split_names,
     whole_number,
 )
-from core.forms import EntityForm
+from core.forms import CheckedField, EntityForm
 
 # The page's "Fetch models" offers, ticked to be added to the models on save.
 TICKED_MODELS = "fetched_models"
+# Per-channel timeouts and the settings that give each one's default.
+TIMEOUT_FIELDS = {
+    "connect_timeout": "CONNECT_TIMEOUT",
+    "first_byte_timeout": "FIRST_BYTE_TIMEOUT",
+    "stream_idle_timeout": "STREAM_IDLE_TIMEOUT",
+    "total_timeout": "TOTAL_TIMEOUT",
+}
+
+
+def timeout_field(label: StrPromise, help_text: StrPromise) -> CheckedField:
+    return CheckedField(
+        check=clean_timeout,
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.NumberInput(
+            attrs={"class": "input-number", "min": "0", "step": "any", "inputmode": "decimal"}
+        ),
+    )
 
 
 class TextField(forms.CharField):
@@ -242,6 +263,21 @@ class ChannelForm(EntityForm):
     )
     # A JSON object. On the page the mapping editor supplies it (see clean_model_mapping).
     model_mapping = forms.Field(label=_("Model mapping"), required=False, widget=forms.Textarea)
+    # Seconds; blank (null in the API) uses the gateway's default, shown as the placeholder.
+    connect_timeout = timeout_field(
+        _("Connect timeout"), _("Seconds to open the connection to the upstream.")
+    )
+    first_byte_timeout = timeout_field(
+        _("First byte timeout"),
+        _("Seconds to wait for the answer to start; then the next channel is tried."),
+    )
+    stream_idle_timeout = timeout_field(
+        _("Stream idle timeout"),
+        _("Seconds a started stream may go without a chunk before it is ended with an error."),
+    )
+    total_timeout = timeout_field(
+        _("Total timeout"), _("Seconds one request to this channel may take in all.")
+    )
 
     def __init__(
         self,
@@ -279,6 +315,9 @@ class ChannelForm(EntityForm):
             self.mapping = MappingEditor.from_post(source)
         else:
             self.mapping = MappingEditor.from_mapping(channel.model_mapping if channel else {})
+        for name, setting in TIMEOUT_FIELDS.items():
+            default = getattr(settings, setting)
+            self.fields[name].widget.attrs["placeholder"] = f"{default:g}"
         self.offered_models: list[str] = []
         self.checked_models: list[str] = []
         if not plain_values:
@@ -326,6 +365,7 @@ class ChannelForm(EntityForm):
                 "priority": channel.priority,
                 "status": channel.status,
                 "test_model": channel.test_model,
+                **{name: getattr(channel, name) for name in TIMEOUT_FIELDS},
             }
         return {}
 
@@ -375,6 +415,10 @@ class ChannelForm(EntityForm):
         moved = "base_url" in cleaned and cleaned["base_url"] != channel.base_url
         retyped = "type" in cleaned and cleaned["type"] != channel.type
         return moved or retyped
+
+    def timeout_fields(self) -> list[forms.BoundField]:
+        """The page's "Timeouts" fieldset."""
+        return [self[name] for name in TIMEOUT_FIELDS if name in self.fields]
 
     @property
     def mapping_errors(self) -> list[str]:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import decrypt_secret, mask_secret
@@ -48,6 +50,21 @@ class Channel(models.Model):
     last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_error = models.TextField(blank=True, default="")
     last_response_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Per-channel timeouts in seconds; null = the global TOLLGATE_*_TIMEOUT default.
+    connect_timeout = models.FloatField(_("connect timeout"), null=True, blank=True)
+    first_byte_timeout = models.FloatField(_("first byte timeout"), null=True, blank=True)
+    stream_idle_timeout = models.FloatField(_("stream idle timeout"), null=True, blank=True)
+    total_timeout = models.FloatField(_("total timeout"), null=True, blank=True)
+    # A 429's cool-down, shared by every process: routing skips the channel until then.
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    # {model: reason}: models the upstream said it does not serve, taken off this channel only.
+    disabled_models = models.JSONField(default=dict, blank=True)
+    # The breaker's window when there is no Redis: failures counted since window_started_at.
+    breaker_failures = models.PositiveIntegerField(default=0)
+    breaker_window_started_at = models.DateTimeField(null=True, blank=True)
+    # The prober's backoff for an auto-disabled channel.
+    probe_failures = models.PositiveIntegerField(default=0)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -80,5 +97,29 @@ class Channel(models.Model):
         return [(str(alias), str(upstream)) for alias, upstream in self.model_mapping.items()]
 
     @property
+    def cooling_until(self) -> datetime | None:
+        """The end of the channel's cool-down while one runs, else None."""
+        until = self.cooldown_until
+        return until if until is not None and until > timezone.now() else None
+
+    @property
+    def models_taken_off(self) -> list[tuple[str, str]]:
+        """disabled_models as (model, reason) pairs, for display."""
+        taken = self.disabled_models if isinstance(self.disabled_models, dict) else {}
+        return [(str(model), str(reason)) for model, reason in taken.items()]
+
+    @property
     def effective_test_model(self) -> str:
         return self.test_model or (self.model_names[0] if self.model_names else "")
+
+
+class ProberLock(models.Model):
+    """The database lock that lets one prober run at a time when there is no Redis: a named
+    row whose holder and expiry are taken by one conditional UPDATE."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=100, default="")
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

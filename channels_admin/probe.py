@@ -143,32 +143,40 @@ async def _call_upstream(channel: Channel, api_key: str) -> tuple[bool, int, str
     return True, elapsed(), None
 
 
-async def run_channel_test(channel: Channel, *, actor: Actor) -> ChannelTestResult:
+async def run_channel_test(
+    channel: Channel, *, actor: Actor, enabled_detail: str | None = None
+) -> ChannelTestResult:
     """Send a minimal real chat completion and record the outcome on the channel.
 
-    A pass re-enables an auto-disabled channel; a manually disabled one stays disabled.
-    Each test is an audit event of `actor`.
+    A pass re-enables an auto-disabled channel (`enabled_detail` says why in the audit log);
+    a manually disabled one stays disabled. Each test is an audit event of `actor`.
     """
     model = channel.effective_test_model
     if not model:
         result = ChannelTestResult(False, 0, "", "The channel has no model to test.")
-        await _record(channel, result, actor, reached=False)
+        await _record(channel, result, actor, reached=False, enabled_detail=enabled_detail)
         return result
     try:
         api_key = channel.api_key
     except ValueError as exc:
         result = ChannelTestResult(False, 0, model, str(exc))
-        await _record(channel, result, actor, reached=False)
+        await _record(channel, result, actor, reached=False, enabled_detail=enabled_detail)
         return result
     ok, latency_ms, error = await _call_upstream(channel, api_key)
     result = ChannelTestResult(ok, latency_ms, model, error)
-    await _record(channel, result, actor, reached=True)
+    await _record(channel, result, actor, reached=True, enabled_detail=enabled_detail)
     return result
 
 
 async def _record(
-    channel: Channel, result: ChannelTestResult, actor: Actor, *, reached: bool
+    channel: Channel,
+    result: ChannelTestResult,
+    actor: Actor,
+    *,
+    reached: bool,
+    enabled_detail: str | None,
 ) -> None:
+    detail = {} if enabled_detail is None else {"enabled_detail": enabled_detail}
     await sync_to_async(channel_record_test)(
         channel=channel,
         ok=result.ok,
@@ -176,6 +184,7 @@ async def _record(
         actor=actor,
         error=result.error,
         reached=reached,
+        **detail,
     )
 
 

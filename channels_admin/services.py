@@ -9,12 +9,16 @@ its audit event in the same transaction as the change, so both land or neither.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import SECRET_CHANGED, SYSTEM, Actor, audit_record, changed_fields
+from channels_admin import breaker
 from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.validation import printable
 from core.api import iso
@@ -37,7 +41,13 @@ _AUDITED = {
     "status": "status",
     "model_mapping": "model_mapping",
     "test_model": "test_model",
+    "connect_timeout": "connect_timeout",
+    "first_byte_timeout": "first_byte_timeout",
+    "stream_idle_timeout": "stream_idle_timeout",
+    "total_timeout": "total_timeout",
 }
+# The most of a reason (auto-disable, a model taken off) kept and shown.
+MAX_REASON_CHARACTERS = 500
 _STATUS_ACTIONS: dict[str, str] = {
     ChannelStatus.ENABLED: "enabled",
     ChannelStatus.DISABLED: "disabled",
@@ -98,6 +108,10 @@ def channel_create(
     status: str = ChannelStatus.ENABLED,
     model_mapping: dict[str, str] | None = None,
     test_model: str = "",
+    connect_timeout: float | None = None,
+    first_byte_timeout: float | None = None,
+    stream_idle_timeout: float | None = None,
+    total_timeout: float | None = None,
     actor: Actor = SYSTEM,
 ) -> Channel:
     """Add a channel from clean values. Views and the API pass their `actor`; the default
@@ -113,10 +127,16 @@ def channel_create(
         status=status,
         model_mapping=model_mapping or {},
         test_model=test_model,
+        connect_timeout=connect_timeout,
+        first_byte_timeout=first_byte_timeout,
+        stream_idle_timeout=stream_idle_timeout,
+        total_timeout=total_timeout,
     )
     _set_key(channel, key)
     if channel.status != ChannelStatus.ENABLED:
         channel.status_changed_at = timezone.now()
+    if channel.status == ChannelStatus.AUTO_DISABLED:
+        channel.next_probe_at = _first_probe_at(channel.status_changed_at)
     channel.save()
     _record(channel, actor, "created", changes=changed_fields({}, _audited_state(channel)))
     bump_relay_version()
@@ -143,10 +163,12 @@ def channel_update(
     before = _audited_state(channel)
     key_changed = key is not None and key != _stored_key(channel)
     new_status = changes.get("status")
-    if new_status is not None and new_status != channel.status:
+    status_changed = new_status is not None and new_status != channel.status
+    if status_changed:
         channel.status_changed_at = timezone.now()
         if new_status != ChannelStatus.AUTO_DISABLED:
             channel.status_reason = ""
+        _restart_health(channel, str(new_status))
     for name, value in changes.items():
         attribute = "model_names" if name == "models" else name
         if attribute not in _AUDITED:
@@ -155,6 +177,8 @@ def channel_update(
     if key is not None:
         _set_key(channel, key)
     channel.save()
+    if status_changed and new_status == ChannelStatus.ENABLED:
+        breaker.reset(channel.pk)
 
     diff = changed_fields(before, _audited_state(channel))
     status_change = diff.pop("status", None)
@@ -189,37 +213,161 @@ def channel_copy(*, channel: Channel, actor: Actor) -> Channel:
     copy.last_test_ok = None
     copy.last_test_error = ""
     copy.last_response_ms = None
+    # The breaker's count is the original's own; the copy starts its window afresh.
+    copy.breaker_failures = 0
+    copy.breaker_window_started_at = None
     copy.save()
     _record(copy, actor, "copied", detail=f"Copied from channel {channel.pk} “{channel.name}”.")
     bump_relay_version()
     return copy
 
 
+def _reason(text: str) -> str:
+    return printable(text)[:MAX_REASON_CHARACTERS]
+
+
+def _first_probe_at(disabled_at: datetime | None) -> datetime:
+    return (disabled_at or timezone.now()) + timedelta(seconds=settings.PROBE_INTERVAL)
+
+
+def _restart_health(channel: Channel, new_status: str) -> None:
+    """An admin's status change starts the channel's health afresh: re-enabling gives every
+    model another chance, and the prober's backoff starts over."""
+    channel.probe_failures = 0
+    channel.next_probe_at = None
+    if new_status == ChannelStatus.ENABLED:
+        channel.disabled_models = {}
+    elif new_status == ChannelStatus.AUTO_DISABLED:
+        channel.next_probe_at = _first_probe_at(channel.status_changed_at)
+
+
+def _record_system(channel_id: int, action: str, *, changes: dict[str, Any], detail: str) -> None:
+    name = Channel.objects.filter(pk=channel_id).values_list("name", flat=True).first()
+    audit_record(
+        actor=SYSTEM,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=channel_id,
+        object_repr=name or "",
+        changes=changes,
+        detail=detail,
+    )
+
+
 @transaction.atomic
 def channel_auto_disable(*, channel_id: int, reason: str) -> bool:
-    """Take a failing channel out of rotation; a passing test re-enables it.
+    """Take a failing channel out of rotation until the prober (or a test) sees it pass.
 
     The gateway does this, not an admin: the audit event names the gateway as the actor.
+    True if this call changed the status (an already disabled channel is left as it is).
     """
-    reason = printable(reason)[:500]
+    reason = _reason(reason)
+    now = timezone.now()
     updated = Channel.objects.filter(pk=channel_id, status=ChannelStatus.ENABLED).update(
         status=ChannelStatus.AUTO_DISABLED,
         status_reason=reason,
-        status_changed_at=timezone.now(),
+        status_changed_at=now,
+        probe_failures=0,
+        next_probe_at=_first_probe_at(now),
     )
     if updated:
-        name = Channel.objects.filter(pk=channel_id).values_list("name", flat=True).first()
-        audit_record(
-            actor=SYSTEM,
-            action="auto_disabled",
-            object_type=OBJECT_TYPE,
-            object_id=channel_id,
-            object_repr=name or "",
+        _record_system(
+            channel_id,
+            "auto_disabled",
             changes={"status": [ChannelStatus.ENABLED.value, ChannelStatus.AUTO_DISABLED.value]},
             detail=reason,
         )
+        breaker.reset(channel_id)
         bump_relay_version()
     return bool(updated)
+
+
+def channel_note_failure(*, channel_id: int, reason: str, now: datetime | None = None) -> bool:
+    """Count one failure (connection error, timeout, 5xx, garbage) in the breaker's window,
+    shared by every process; the BREAKER_FAILURES-th within BREAKER_WINDOW seconds opens the
+    circuit: the channel is auto-disabled with `reason` (the last error). True if this call
+    opened it.
+
+    Cheap when nothing trips: one Redis round trip (no database work), or one UPDATE of the
+    channel's counter; the trip itself is channel_auto_disable's one transaction.
+    `now` stands in for the clock of the database count (tests); Redis keeps its own time.
+    """
+    count = breaker.count_failure(channel_id, now or timezone.now())
+    if count < settings.BREAKER_FAILURES:
+        return False
+    window = f"{settings.BREAKER_WINDOW:g}"
+    return channel_auto_disable(
+        channel_id=channel_id,
+        reason=f"{count} failures within {window}s; the last: {_reason(reason)}",
+    )
+
+
+@transaction.atomic
+def channel_disable_model(*, channel_id: int, model: str, reason: str) -> bool:
+    """Take one model off one channel (the upstream says it does not serve it); the channel
+    keeps serving its other models. `model` is the name clients call. True if it was new.
+
+    Cleared when an admin re-enables the channel or a test of the channel passes.
+    """
+    model = _reason(model)[:200]
+    channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+    if channel is None or not model or model in (channel.disabled_models or {}):
+        return False
+    reason = _reason(reason)
+    channel.disabled_models = {**(channel.disabled_models or {}), model: reason}
+    channel.save(update_fields=["disabled_models", "updated_at"])
+    _record_system(
+        channel_id,
+        "model_disabled",
+        changes={"disabled_models": [None, model]},
+        detail=f"{model}: {reason}",
+    )
+    bump_relay_version()
+    return True
+
+
+@transaction.atomic
+def channel_cool_down(*, channel_id: int, until: datetime) -> bool:
+    """Skip the channel until `until` (a 429's Retry-After): not disabled, back by itself.
+
+    Only ever extends a cool-down already running. True if it changed.
+    """
+    updated = (
+        Channel.objects.filter(pk=channel_id)
+        .filter(Q(cooldown_until__isnull=True) | Q(cooldown_until__lt=until))
+        .update(cooldown_until=until)
+    )
+    if updated:
+        _record_system(
+            channel_id,
+            "cooled_down",
+            changes={"cooldown_until": [None, iso(until)]},
+            detail=f"Rate-limited by the upstream; skipped until {iso(until)}.",
+        )
+        bump_relay_version()
+    return bool(updated)
+
+
+@transaction.atomic
+def channel_probe_failed(*, channel_id: int, now: datetime, error: str) -> datetime | None:
+    """The prober's test of an auto-disabled channel failed: wait twice as long next time,
+    up to PROBE_MAX_INTERVAL. The next probe's time, or None if the channel is no longer
+    auto-disabled."""
+    channel = (
+        Channel.objects.select_for_update()
+        .filter(pk=channel_id, status=ChannelStatus.AUTO_DISABLED)
+        .first()
+    )
+    if channel is None:
+        return None
+    channel.probe_failures += 1
+    delay = min(
+        settings.PROBE_INTERVAL * 2 ** min(channel.probe_failures, 32),
+        settings.PROBE_MAX_INTERVAL,
+    )
+    channel.next_probe_at = now + timedelta(seconds=delay)
+    channel.save(update_fields=["probe_failures", "next_probe_at"])
+    return channel.next_probe_at
 
 
 @transaction.atomic
@@ -231,13 +379,25 @@ def channel_record_test(
     actor: Actor,
     error: str | None = None,
     reached: bool = True,
+    enabled_detail: str = "A passing test put the channel back in rotation.",
 ) -> Channel:
     """Note a test's outcome on the channel: passed, or failed with the (sanitised) error.
 
     `reached=False` when it failed before any call (no model, no key): the outcome is kept,
-    the response time is not. A pass re-enables an auto-disabled channel; a manually disabled
-    one stays disabled.
+    the response time is not. A pass re-enables an auto-disabled channel (the "enabled" event
+    says `enabled_detail`) and gives back the models taken off it; a manually disabled one
+    stays disabled.
     """
+    # The status now, not as loaded before the test: an admin may have disabled the channel
+    # while it ran, and a pass must not undo that.
+    current = (
+        Channel.objects.select_for_update()
+        .filter(pk=channel.pk)
+        .values_list("status", "disabled_models")
+        .first()
+    )
+    if current is not None:
+        channel.status, channel.disabled_models = current
     if ok:
         detail = f"Passed in {latency_ms} ms."
     else:
@@ -249,20 +409,32 @@ def channel_record_test(
     if ok and reached:
         channel.last_response_ms = latency_ms
     fields = ["last_test_at", "last_test_ok", "last_test_error", "last_response_ms", "updated_at"]
+    relay_sees = False
+    if ok and channel.disabled_models:
+        # The channel answers again: each model taken off it gets another chance (the relay
+        # takes one off again at its next "no such model").
+        channel.disabled_models = {}
+        fields.append("disabled_models")
+        relay_sees = True
     if ok and channel.status == ChannelStatus.AUTO_DISABLED:
         channel.status = ChannelStatus.ENABLED
         channel.status_reason = ""
         channel.status_changed_at = channel.last_test_at
-        fields += ["status", "status_reason", "status_changed_at"]
+        channel.probe_failures = 0
+        channel.next_probe_at = None
+        fields += ["status", "status_reason", "status_changed_at", "probe_failures"]
+        fields.append("next_probe_at")
+        relay_sees = True
         _record(
             channel,
             actor,
             "enabled",
             changes={"status": [ChannelStatus.AUTO_DISABLED.value, ChannelStatus.ENABLED.value]},
-            detail="A passing test put the channel back in rotation.",
+            detail=enabled_detail,
         )
+        breaker.reset(channel.pk)
     channel.save(update_fields=fields)
-    if "status" in fields:
+    if relay_sees:
         bump_relay_version()
     return channel
 
@@ -295,6 +467,13 @@ def channel_as_dict(channel: Channel) -> dict[str, Any]:
         "status_changed_at": iso(channel.status_changed_at),
         "model_mapping": channel.model_mapping,
         "test_model": channel.effective_test_model,
+        "connect_timeout": channel.connect_timeout,
+        "first_byte_timeout": channel.first_byte_timeout,
+        "stream_idle_timeout": channel.stream_idle_timeout,
+        "total_timeout": channel.total_timeout,
+        "disabled_models": channel.disabled_models or {},
+        "cooldown_until": iso(channel.cooling_until),
+        "next_probe_at": iso(channel.next_probe_at),
         "last_test_at": iso(channel.last_test_at),
         "last_response_ms": channel.last_response_ms,
         "created_at": iso(channel.created_at),

@@ -29,6 +29,8 @@ MAX_GROUP_NAME_LENGTH = 64  # a token's group is at most this long
 MAX_MAPPING_ENTRIES = 2000
 # Weight and priority are stored in 32-bit integer columns.
 MAX_WHOLE_NUMBER = 2**31 - 1
+# The longest per-channel timeout, in seconds: a day. Longer is a typo, not a generation.
+MAX_TIMEOUT_SECONDS = 86400
 # Per-entry problems listed for one mapping; the rest are counted, not spelled out.
 MAX_MAPPING_PROBLEMS = 10
 # Names shown when a mapping cycle is reported.
@@ -38,6 +40,8 @@ _url_validator = URLValidator(schemes=["http", "https"])
 # ASCII digits only: str.isdigit() also accepts "²", and int() "1_000" or "١٢".
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 _SPLIT = re.compile(r"[,\n\r]+")
+# A plain decimal number: "30", "2.5", ".5"; no exponent, sign, "_", "inf" or "nan".
+_DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12}")
 
 
 def _is_control(c: str) -> bool:
@@ -211,3 +215,23 @@ def mapping_errors(mapping: Any) -> list[str]:
         names = cycle if len(cycle) <= MAX_CYCLE_NAMES else [*cycle[:MAX_CYCLE_NAMES], "…"]
         return [_("The mapping has a cycle: %(chain)s.") % {"chain": " → ".join(names)}]
     return []
+
+
+def clean_timeout(value: Any) -> float | None:
+    """Seconds, more than 0 and at most MAX_TIMEOUT_SECONDS, from a JSON number or the page's
+    text; blank or null is None, "use the global default". ValueError says why not."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(_("Must be a number of seconds."))
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        seconds = float(value.strip())
+    else:
+        raise ValueError(_("Must be a number of seconds."))
+    if not seconds > 0:  # also refuses NaN
+        raise ValueError(_("Must be more than 0 seconds."))
+    if seconds > MAX_TIMEOUT_SECONDS:
+        raise ValueError(_("At most %(limit)s seconds (a day).") % {"limit": MAX_TIMEOUT_SECONDS})
+    return seconds

@@ -18,6 +18,8 @@ UPSTREAM_ERRORS = (httpx.HTTPError, aiohttp.ClientError)
 
 
 def _timeout() -> httpx.Timeout:
+    # Defaults only: the relay passes each channel's own timeouts with every request and
+    # enforces first byte, stream idle and total itself (gateway/relay/forward.py).
     return httpx.Timeout(
         connect=settings.CONNECT_TIMEOUT,
         read=max(settings.FIRST_BYTE_TIMEOUT, settings.STREAM_IDLE_TIMEOUT),

@@ -19,6 +19,7 @@ from core.env import (
     persisted_secret,
 )
 from gateway.data_dir import create_private_file, default_data_dir, secure_data_dir
+from gateway.relay.failures import fatal_patterns_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = default_data_dir()
@@ -183,25 +184,46 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # How often a process checks whether an admin changed channels or tokens (seconds).
 RELAY_REFRESH_SECONDS = env_float("TOLLGATE_RELAY_REFRESH_SECONDS", 0.5)
 # --- Timeouts: the defaults for channels that set none of their own (seconds) ------------
-# (helper H8-relay: refine defaults and the reasoning; keep the names)
+# Reasoning in the README ("Timeouts"): LLM answers are slow, so only a dead upstream should
+# ever hit these. Connecting takes milliseconds: 10 s means the host is gone.
 CONNECT_TIMEOUT = env_float("TOLLGATE_CONNECT_TIMEOUT", 10.0, minimum=0.001)
-FIRST_BYTE_TIMEOUT = env_float("TOLLGATE_FIRST_BYTE_TIMEOUT", 300.0, minimum=0.001)
-STREAM_IDLE_TIMEOUT = env_float("TOLLGATE_STREAM_IDLE_TIMEOUT", 300.0, minimum=0.001)
+# Until the response headers (and a stream's first chunk). A non-streamed answer's headers
+# come only once the whole answer is written, and reasoning models think for minutes first.
+FIRST_BYTE_TIMEOUT = env_float("TOLLGATE_FIRST_BYTE_TIMEOUT", 600.0, minimum=0.001)
+# Silence allowed between two chunks once an answer is under way.
+STREAM_IDLE_TIMEOUT = env_float("TOLLGATE_STREAM_IDLE_TIMEOUT", 120.0, minimum=0.001)
+# A cap on the whole request, every attempt included.
 TOTAL_TIMEOUT = env_float("TOLLGATE_TOTAL_TIMEOUT", 1800.0, minimum=0.001)
+# Upstream errors that mean the key or account is unusable (checked at once, and disabled if
+# the channel test fails): `|`-separated lower-case substrings of the error's code, type or
+# message; a leading `+` adds to the built-in list (gateway/relay/failures.py).
+FATAL_ERROR_PATTERNS = fatal_patterns_from_env()
+# A miss (unknown key, unknown model) re-checks for admin changes at once, at most this often.
+RELAY_MISS_RECHECK_SECONDS = env_float("TOLLGATE_MISS_RECHECK_SECONDS", 0.25)
 # --- Circuit breaking, cooldowns, recovery -------------------------------------------------
-# (helper H8-admin: refine defaults; keep the names)
+# This many failures (connection errors, timeouts, 5xx, garbage) within BREAKER_WINDOW seconds
+# of the first one open the circuit: the channel is auto-disabled until the prober sees it pass.
+# Counted in Redis when REDIS_URL is set, else in the database, so every process shares them.
 BREAKER_FAILURES = env_int("TOLLGATE_BREAKER_FAILURES", 5, minimum=1)
-BREAKER_WINDOW = env_float("TOLLGATE_BREAKER_WINDOW", 60.0, minimum=0.001)
-COOLDOWN_SECONDS = env_float("TOLLGATE_COOLDOWN_SECONDS", 30.0, minimum=0.001)
-PROBE_INTERVAL = env_float("TOLLGATE_PROBE_INTERVAL", 30.0, minimum=0.001)
-PROBE_MAX_INTERVAL = env_float("TOLLGATE_PROBE_MAX_INTERVAL", 1800.0, minimum=0.001)
+BREAKER_WINDOW = env_float("TOLLGATE_BREAKER_WINDOW", 60.0, minimum=1.0)
+# A 429 without a usable Retry-After skips the channel this long.
+COOLDOWN_SECONDS = env_float("TOLLGATE_COOLDOWN_SECONDS", 30.0, minimum=1.0)
+# The first probe of an auto-disabled channel comes this long after it was disabled; each
+# failed probe doubles the wait, up to PROBE_MAX_INTERVAL.
+PROBE_INTERVAL = env_float("TOLLGATE_PROBE_INTERVAL", 30.0, minimum=1.0)
+PROBE_MAX_INTERVAL = env_float("TOLLGATE_PROBE_MAX_INTERVAL", 1800.0, minimum=1.0)
 # Every enabled channel tested on a schedule, like New API's; 0 = off.
 TEST_ALL_INTERVAL = env_float("TOLLGATE_TEST_ALL_INTERVAL", 0.0)
+# Run the prober inside the server (one at a time across processes, by a lock); off when a
+# cron runs `manage.py probe_channels` instead, or to keep channels down until tested by hand.
+PROBER = env_bool("TOLLGATE_PROBER", True)
 UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, minimum=1)
 # Further channels tried when one fails before any byte reached the client.
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)
-# A 401 while relaying triggers the channel test; a failed test takes the channel out of
-# rotation. Off: a 401 only fails over.
+# A fatal upstream error (401/403, no quota: FATAL_ERROR_PATTERNS) while relaying triggers
+# the channel test; a failed test takes the channel out of rotation. Also counts failures for
+# the breaker and takes a model the upstream says it lacks off that channel. Off: errors only
+# fail over (429 cool-downs still apply: they disable nothing).
 RELAY_AUTO_DISABLE = env_bool("TOLLGATE_AUTO_DISABLE", True)
 # At most one such recheck per channel per this many seconds (per process).
 RELAY_RECHECK_SECONDS = env_float("TOLLGATE_RECHECK_SECONDS", 60.0)

@@ -40,10 +40,6 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.WHITENOISE_USE_FINDERS = True
     # Tests log in a lot; the real hasher makes each login slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    config.addinivalue_line(
-        "markers",
-        "served: runs gunicorn on a throwaway SQLite site (DATABASE_URL plays no part)",
-    )
 
 
 @pytest.fixture(autouse=True)

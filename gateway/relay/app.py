@@ -23,6 +23,7 @@ from core.http_clients import close_clients
 from gateway.relay.bodies import parse_body
 from gateway.relay.cache import RelayCache
 from gateway.relay.forward import Forward, Limits, forward
+from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import incoming_hops
 from gateway.relay.paths import RelayPath, check_query, relay_path
 from gateway.relay.recheck import RefusalRechecks
@@ -53,10 +54,21 @@ class RelayApp:
         max_hops: int | None = None,
         channel_max_connections: int | None = None,
         rechecks: RefusalRechecks | None = None,
+        channel_health: ChannelHealth | None = None,
+        prober: bool | None = None,
     ) -> None:
         self.cache = cache or RelayCache(
             refresh_seconds=settings.RELAY_REFRESH_SECONDS,
             read_version=RedisVersionReader(settings.REDIS_URL) if settings.REDIS_URL else None,
+            miss_recheck_seconds=settings.RELAY_MISS_RECHECK_SECONDS,
+        )
+        # The recovery prober runs inside the server (one at a time across processes: it
+        # takes a lock), started and stopped with it.
+        self.prober = getattr(settings, "PROBER", True) if prober is None else prober
+        self._prober_stop: asyncio.Event | None = None
+        self._prober_task: asyncio.Task[None] | None = None
+        self.channel_health = channel_health or ChannelHealth(
+            enabled=settings.RELAY_AUTO_DISABLE, breaker_failures=settings.BREAKER_FAILURES
         )
         self.rng = rng or random.Random()
         self.retries = settings.RELAY_RETRIES if retries is None else retries
@@ -72,6 +84,9 @@ class RelayApp:
                 else channel_max_connections
             ),
             rechecks=self.rechecks,
+            health=self.channel_health,
+            fatal_patterns=tuple(settings.FATAL_ERROR_PATTERNS),
+            cooldown_seconds=settings.COOLDOWN_SECONDS,
         )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -122,9 +137,7 @@ class RelayApp:
         # The server has already replaced the peer by X-Forwarded-For's client when the peer is
         # a proxy named in TOLLGATE_TRUSTED_PROXIES (none by default), and only then.
         client = scope.get("client")
-        token = await self.cache.tokens.authenticate(
-            bearer_key(headers), client[0] if client else None
-        )
+        token = await self._authenticate(bearer_key(headers), client[0] if client else None)
         method = scope["method"]
 
         if path.is_models:
@@ -150,6 +163,9 @@ class RelayApp:
                 param="model",
             )
         tiers = self.cache.table.candidates(token.group, model)
+        if not tiers and await self.cache.recheck_after_miss():
+            # A channel created (or enabled) a moment ago, maybe by another process.
+            tiers = self.cache.table.candidates(token.group, model)
         if not tiers:
             if (token.group, model) in self.cache.table.unavailable:
                 raise ApiError(
@@ -179,6 +195,17 @@ class RelayApp:
         await _until_disconnect(
             lambda send: forward(request, routes, send, self.limits), send, receive, request_id
         )
+
+    async def _authenticate(self, key: str | None, client_ip: str | None) -> TokenRecord:
+        try:
+            return await self.cache.tokens.authenticate(key, client_ip)
+        except ApiError as refusal:
+            # An unknown key may be a token created a moment ago: look again once.
+            if refusal.code != "invalid_api_key" or key is None:
+                raise
+            if not await self.cache.recheck_after_miss():
+                raise
+        return await self.cache.tokens.authenticate(key, client_ip)
 
     async def _models(
         self, token: TokenRecord, path: RelayPath, send: Any, request_id: str
@@ -223,15 +250,39 @@ class RelayApp:
                 except Exception:
                     # Not fatal: the first request tries again and reports the problem.
                     log.exception("could not load channels at startup")
+                self._start_prober()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
+                    await self._stop_prober()
                     await self.rechecks.aclose()
+                    await self.channel_health.drain()
                     await self.cache.aclose()
                     await close_clients()
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _start_prober(self) -> None:
+        if not self.prober:
+            return
+        try:
+            from channels_admin.prober import run_prober
+        except ImportError:
+            log.exception("the channel prober cannot start")
+            return
+        self._prober_stop = asyncio.Event()
+        self._prober_task = asyncio.get_running_loop().create_task(run_prober(self._prober_stop))
+
+    async def _stop_prober(self) -> None:
+        if self._prober_task is None or self._prober_stop is None:
+            return
+        self._prober_stop.set()
+        try:
+            await asyncio.wait_for(self._prober_task, timeout=10)
+        except Exception:
+            log.exception("the channel prober did not stop cleanly")
+        self._prober_task = None
 
 
 async def _until_disconnect(

@@ -36,8 +36,13 @@ class RelayCache:
         # Where the version is read: Redis when configured, else the database.
         read_version: Callable[[], Awaitable[int]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        # At most one forced check per this many seconds after a miss (see recheck_after_miss).
+        miss_recheck_seconds: float = 0.25,
     ) -> None:
         self.refresh_seconds = refresh_seconds
+        self.miss_recheck_seconds = miss_recheck_seconds
+        self._miss_task: asyncio.Future[bool] | None = None
+        self._miss_started = float("-inf")
         self.read_version = read_version
         self.clock = clock
         self.table: RoutingTable = EMPTY_TABLE
@@ -76,6 +81,40 @@ class RelayCache:
             self._lock = asyncio.Lock()
         async with self._lock:
             await self._check()
+
+    async def recheck_after_miss(self) -> bool:
+        """After an unknown key or model: check for admin changes now; True if the table moved.
+
+        So a channel or token created through the API works on the very next request, on every
+        process. The check must start after the miss (one already running may have read too
+        early). Misses share checks, and checks start at most once per
+        `miss_recheck_seconds`, so a flood of bad keys is a few queries a second, not a flood:
+        a miss waits at most that long for its check.
+        """
+        asked = self.clock()
+        while True:
+            task = self._miss_task
+            if task is not None and self._miss_started >= asked:
+                return await asyncio.shield(task)
+            if task is not None and not task.done():
+                await asyncio.wait({task})
+                continue
+            wait = self._miss_started + self.miss_recheck_seconds - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                if self._miss_task is not task:
+                    continue  # another miss started one meanwhile
+            self._miss_started = self.clock()
+            self._miss_task = asyncio.ensure_future(self._check_after_miss())
+
+    async def _check_after_miss(self) -> bool:
+        table, version_before = self.table, self._version
+        try:
+            await self.check_now()
+        except Exception:
+            log.exception("could not re-check channels and tokens after a miss")
+            return False
+        return self.table is not table or self._version != version_before
 
     async def _check(self) -> None:
         now = self.clock()

@@ -1,21 +1,29 @@
 """Forward one request to an upstream channel, failing over to the next one, and answer.
 
-The channels come in the order routing.py picks them. Until the first byte goes to the
-client, any failure (unreachable, timed out, a retryable status, an answer cut short) moves
-on to the next channel; after it, a stream can only end with an error event
+The channels come in the order routing.py picks them; a channel cooling down after a 429
+is skipped without an attempt. Until the first byte goes to the client, any failure
+(unreachable, no first byte in time, a 5xx or refused key or rate limit, an answer cut
+short, a 200 that is not the JSON it should be) moves on to the next channel, and is noted
+for the channel's health (health.py, failures.py). When every channel failed, the client
+gets one clean 502/503/504 in OpenAI's shape: nothing of the upstream's but its error
+message, scrubbed. After the first byte a stream can only end with an error event
 (stream_relay.py relays answers that are still arriving).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
+from django.conf import settings
 
 from channels_admin.selectors import upstream_model
 from core.errors import (
@@ -29,7 +37,9 @@ from core.errors import (
 )
 from core.http_clients import UPSTREAM_ERRORS, get_client
 from gateway.relay.bodies import ParsedBody, with_model
+from gateway.relay.failures import Failure, classify, retry_after_seconds
 from gateway.relay.headers import client_response_headers, upstream_headers
+from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import outgoing_hops
 from gateway.relay.model_rename import rename_model_in_json
 from gateway.relay.recheck import RefusalRechecks
@@ -41,9 +51,16 @@ from gateway.relay.stream_relay import log_broken_answer, relay_chunks, relay_st
 
 log = logging.getLogger(__name__)
 
-# Worth another channel: the upstream is overloaded, broken, or refuses our key.
-RETRYABLE_STATUSES = frozenset({401, 408, 429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 64 * 1024
+# Endpoints whose answer, unless streamed, is a JSON object: anything else there (a captive
+# portal's HTML page, a crashed provider's text) is a failure, not an answer.
+JSON_ANSWER_PATHS = frozenset(
+    {"/chat/completions", "/completions", "/embeddings", "/moderations", "/responses"}
+)
+# Answers up to this size are parsed to prove they are JSON; bigger ones are only outlined.
+FULL_JSON_CHECK_BYTES = 1024 * 1024
+_WRITE_TIMEOUT = 60.0
+DETAIL_LIMIT = 300
 
 
 @dataclass(slots=True)
@@ -61,33 +78,73 @@ class Forward:
 
 @dataclass(slots=True)
 class Limits:
-    """What the relay app shares across requests: caps, and the 401 rechecks."""
+    """What the relay app shares across requests: caps, rechecks, the channels' health."""
 
     attempts: int  # channels tried at most (1 + retries)
     slots: ChannelSlots
     rechecks: RefusalRechecks
+    health: ChannelHealth
+    fatal_patterns: tuple[str, ...] = ()
+    cooldown_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float
+    first_byte: float
+    stream_idle: float
+    total: float
+    for_httpx: httpx.Timeout
 
 
 @dataclass(slots=True)
-class _Refusal:
-    """An upstream's retryable error answer, kept in case no other channel does better."""
+class _Failed:
+    """Why one channel's try failed; the last one is what the client hears of."""
 
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
+    status: int  # what the client gets if no channel does better: 502, 503 or 504
+    code: str
+    detail: str  # scrubbed: nothing of the channel's key or address
+    retry_after: float | None = None
+
+
+def timeouts_for(route: Route) -> Timeouts:
+    return _timeouts(
+        route.connect_timeout or settings.CONNECT_TIMEOUT,
+        route.first_byte_timeout or settings.FIRST_BYTE_TIMEOUT,
+        route.stream_idle_timeout or settings.STREAM_IDLE_TIMEOUT,
+        route.total_timeout or settings.TOTAL_TIMEOUT,
+    )
+
+
+@lru_cache(maxsize=256)
+def _timeouts(connect: float, first_byte: float, stream_idle: float, total: float) -> Timeouts:
+    # The transport's own read timeout is only a backstop: the deadlines below are exact.
+    read = max(first_byte, stream_idle) + 1.0
+    return Timeouts(
+        connect,
+        first_byte,
+        stream_idle,
+        total,
+        httpx.Timeout(connect=connect, read=read, write=_WRITE_TIMEOUT, pool=connect),
+    )
 
 
 async def forward(request: Forward, routes: Iterable[Route], send: Send, limits: Limits) -> None:
-    """Try the routes in order, skipping any at its connection cap, until one answers.
+    """Try the routes in order, skipping cooling ones and any at its connection cap.
 
     Raises ApiError when every attempt failed before anything reached the client.
     """
     client = get_client()
-    outcome: ApiError | _Refusal | None = None
+    started = asyncio.get_running_loop().time()
+    failed: _Failed | None = None
+    cooling = 0
     tried = 0
     for route in routes:
         if tried >= limits.attempts:
             break
+        if limits.health.is_cooling(route):
+            cooling += 1
+            continue
         if not limits.slots.try_acquire(route.channel_id):
             log.info(
                 "channel %s is at its connection cap (request %s)", route.name, request.request_id
@@ -95,18 +152,31 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
             continue
         tried += 1
         try:
-            outcome = await _attempt(client, route, request, send, limits.rechecks)
+            failed = await _attempt(client, route, request, send, limits, started)
         finally:
             limits.slots.release(route.channel_id)
-        if outcome is None:
+        if failed is None:
             return
-    if outcome is None:
+    if failed is None:
+        if cooling:
+            raise ApiError(
+                503,
+                "Every channel for this model is cooling down after a rate limit; "
+                "try again shortly.",
+                code="channels_cooling_down",
+            )
         raise ApiError(
             503, "Every channel for this model is busy; try again shortly.", code="channel_busy"
         )
-    if isinstance(outcome, ApiError):
-        raise outcome
-    await send_whole(send, outcome.status, outcome.headers, outcome.body)
+    headers = {}
+    if failed.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(failed.retry_after)))
+    raise ApiError(
+        failed.status,
+        f"No channel could answer this request. The last upstream error: {failed.detail}",
+        code=failed.code,
+        headers=headers,
+    )
 
 
 async def _attempt(
@@ -114,9 +184,15 @@ async def _attempt(
     route: Route,
     request: Forward,
     send: Send,
-    rechecks: RefusalRechecks,
-) -> ApiError | _Refusal | None:
+    limits: Limits,
+    started: float,
+) -> _Failed | None:
     """One channel's try: None once an answer went to the client, else why it failed."""
+    timeouts = timeouts_for(route)
+    loop = asyncio.get_running_loop()
+    deadline = started + timeouts.total
+    if loop.time() >= deadline:
+        return _Failed(504, "upstream_timeout", "The request ran out of time.")
     sent_model = upstream_model(route.model_mapping, request.model)
     # The path was rebuilt from validated segments: nothing in it can climb out of base_url.
     url = route.base_url + request.path
@@ -129,123 +205,232 @@ async def _attempt(
             request.headers, route.api_key, request.request_id, outgoing_hops(request.hops)
         ),
         content=with_model(request.body, request.parsed, sent_model),
+        timeout=timeouts.for_httpx,
     )
+    response: httpx.Response | None = None
     try:
-        response = await client.send(outgoing, stream=True)
-    except httpx.TimeoutException as exc:
-        if not isinstance(exc, httpx.ConnectTimeout):
-            log.warning("channel %s timed out (request %s)", route.name, request.request_id)
-            return ApiError(504, "The upstream timed out.", code="upstream_timeout")
-        # aiohttp's refused connections arrive as ConnectTimeout: "unreachable" covers both.
-        return _unreachable(route, exc, request.request_id)
-    except UPSTREAM_ERRORS as exc:
-        return _unreachable(route, exc, request.request_id)
-    try:
-        return await _answer(response, route, request, sent_model, send, rechecks)
-    finally:
         try:
-            await response.aclose()
-        except UPSTREAM_ERRORS:
-            pass  # the answer is over either way
+            # No response head (for a stream: no first event) in time: the next channel;
+            # nothing reached the client yet.
+            async with asyncio.timeout_at(min(loop.time() + timeouts.first_byte, deadline)):
+                response = await client.send(outgoing, stream=True)
+                opening = await _read_opening(response, request)
+        except TimeoutError:
+            return _timed_out(route, request, limits, timeouts.first_byte)
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                # aiohttp's refused connections arrive as ConnectTimeout too.
+                return _unreachable(route, exc, request.request_id, limits)
+            return _timed_out(route, request, limits, timeouts.first_byte)
+        except UPSTREAM_ERRORS as exc:
+            if response is None:
+                return _unreachable(route, exc, request.request_id, limits)
+            return _broke_off(route, exc, request.request_id, limits)
+        return await _answer(
+            response, opening, route, request, sent_model, send, limits, timeouts, deadline
+        )
+    finally:
+        if response is not None:
+            try:
+                await response.aclose()
+            except UPSTREAM_ERRORS:
+                pass  # the answer is over either way
+
+
+@dataclass(slots=True)
+class _Opening:
+    """What was read of an answer before anything goes to the client."""
+
+    kind: str  # "error", "stream", "chunks" or "whole"
+    content: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+
+
+async def _read_opening(response: httpx.Response, request: Forward) -> _Opening:
+    status = response.status_code
+    content_type = response.headers.get("content-type", "")
+    if status >= 400:
+        return _Opening("error", await _read_limited(response))
+    if content_type.startswith("text/event-stream"):
+        chunks = response.aiter_bytes()
+        return _Opening("stream", await anext(chunks, b""), chunks)
+    if content_type.startswith("text/html"):
+        # Never an API's answer: a captive portal or a crashed provider's page.
+        return _Opening("garbage")
+    if request.path in JSON_ANSWER_PATHS:
+        return _Opening("whole", await response.aread())
+    if "content-length" not in response.headers and not content_type.startswith("application/json"):
+        return _Opening("chunks", chunks=response.aiter_bytes())
+    return _Opening("whole", await response.aread())
 
 
 @lru_cache(maxsize=1024)
 def _secrets(api_key: str, base_url: str) -> tuple[tuple[str, ...], tuple[bytes, ...], bytes]:
     """A channel's secrets as text and bytes, and its key alone: worked out once per channel."""
     secrets = secrets_of(api_key, base_url)
+    try:
+        port = urlsplit(base_url).port
+    except ValueError:
+        port = None
+    if port is not None and len(str(port)) >= 4:
+        secrets.append(str(port))  # an error that names the port alone names the channel too
     key = api_key.encode() if api_key in secrets else b""
     return tuple(secrets), tuple(encoded_secrets(secrets)), key
 
 
-def _unreachable(route: Route, exc: Exception, request_id: str) -> ApiError:
-    reason = scrub(str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url))
+def _reason(route: Route, text: str) -> str:
+    """A failure's reason, fit for the channel's status, the audit log and the client."""
+    return scrub(text, _secrets(route.api_key, route.base_url)[0])[:DETAIL_LIMIT]
+
+
+def _unreachable(route: Route, exc: Exception, request_id: str, limits: Limits) -> _Failed:
+    reason = _reason(route, str(exc) or type(exc).__name__)
     log.warning("channel %s unreachable: %s (request %s)", route.name, reason, request_id)
-    return ApiError(502, "The upstream could not be reached.", code="upstream_error")
+    limits.health.note_failure(route.channel_id, f"unreachable: {reason}")
+    return _Failed(502, "upstream_error", "The upstream could not be reached.")
 
 
-def _broke_off(route: Route, exc: Exception, request_id: str) -> ApiError:
+def _timed_out(route: Route, request: Forward, limits: Limits, seconds: float) -> _Failed:
+    log.warning(
+        "channel %s sent nothing within %ss (request %s)", route.name, seconds, request.request_id
+    )
+    limits.health.note_failure(route.channel_id, f"no answer within {seconds:g} s")
+    return _Failed(504, "upstream_timeout", f"The upstream did not answer within {seconds:g} s.")
+
+
+def _broke_off(route: Route, exc: Exception, request_id: str, limits: Limits) -> _Failed:
     log_broken_answer(route, exc, request_id)
-    return ApiError(502, "The upstream broke off its answer.", code="upstream_error")
+    limits.health.note_failure(route.channel_id, "the upstream broke off its answer")
+    return _Failed(502, "upstream_error", "The upstream broke off its answer.")
+
+
+def _garbage(route: Route, request: Forward, limits: Limits, what: str) -> _Failed:
+    log.warning("channel %s answered %s (request %s)", route.name, what, request.request_id)
+    limits.health.note_failure(route.channel_id, f"answered {what}")
+    return _Failed(502, "upstream_error", f"The upstream answered {what}.")
 
 
 async def _answer(
     response: httpx.Response,
+    opening: _Opening,
     route: Route,
     request: Forward,
     sent_model: str,
     send: Send,
-    rechecks: RefusalRechecks,
-) -> ApiError | _Refusal | None:
+    limits: Limits,
+    timeouts: Timeouts,
+    deadline: float,
+) -> _Failed | None:
     status = response.status_code
-    if status == 401:
-        # Maybe the key, maybe something in this request: the channel test tells which.
-        rechecks.note_refused(route.channel_id)
-    secrets, secret_bytes, key_bytes = _secrets(route.api_key, route.base_url)
+    _, secret_bytes, key_bytes = _secrets(route.api_key, route.base_url)
+    if opening.kind == "error":
+        return await _upstream_failed(response, opening.content, route, request, send, limits)
+    if opening.kind == "garbage":
+        return _garbage(route, request, limits, f"HTTP {status} with an HTML page")
+    content = opening.content
+    if (
+        opening.kind == "whole"
+        and request.path in JSON_ANSWER_PATHS
+        and not _is_json_object(content)
+    ):
+        return _garbage(route, request, limits, f"HTTP {status} with a body that is not JSON")
+
     headers = client_response_headers(response.headers, secret_bytes)
     headers.append((b"x-request-id", request.request_id.encode()))
-    content_type = response.headers.get("content-type", "")
     renamed = sent_model != request.model
-    first = b""
-    content = b""
-    chunks: AsyncIterator[bytes] | None = None
-    # Everything read here comes before the first byte to the client: a failure fails over.
-    try:
-        if status >= 400:
-            content = await _read_limited(response)
-        elif content_type.startswith("text/event-stream"):
-            chunks = response.aiter_bytes()
-            first = await anext(chunks, b"")
-        elif "content-length" not in response.headers and not content_type.startswith(
-            "application/json"
-        ):
-            chunks = response.aiter_bytes()
-        else:
-            content = await response.aread()
-    except UPSTREAM_ERRORS as exc:
-        return _broke_off(route, exc, request.request_id)
-
-    if status >= 400:
-        body = _upstream_error(status, content, secrets)
-        # The body is now our JSON error, whatever type the upstream's was.
-        headers = [header for header in headers if header[0] != b"content-type"]
-        headers.append(JSON_CONTENT_TYPE)
-        if status in RETRYABLE_STATUSES:
-            log.warning(
-                "channel %s answered %s (request %s)", route.name, status, request.request_id
-            )
-            return _Refusal(status, headers, body)
-        await send_whole(send, status, headers, body)
-        return None
-    if content_type.startswith("text/event-stream"):
+    if opening.kind == "stream":
         rewriter = SSERewriter(
             request.model if renamed else None,
             key=key_bytes,
             secrets=secret_bytes,
         )
-        assert chunks is not None
+        assert opening.chunks is not None
         await relay_stream(
             status,
             headers,
-            first,
-            chunks,
+            content,
+            opening.chunks,
             rewriter,
             send,
             route=route,
             request_id=request.request_id,
+            idle=timeouts.stream_idle,
+            deadline=deadline,
         )
         return None
-    if "content-length" not in response.headers and not content_type.startswith("application/json"):
-        assert chunks is not None
+    if opening.kind == "chunks":
+        assert opening.chunks is not None
         await relay_chunks(
-            status, headers, chunks, send, route=route, request_id=request.request_id
+            status,
+            headers,
+            opening.chunks,
+            send,
+            route=route,
+            request_id=request.request_id,
+            idle=timeouts.stream_idle,
+            deadline=deadline,
         )
         return None
-    if renamed and content_type.startswith("application/json"):
+    if renamed and response.headers.get("content-type", "").startswith("application/json"):
         content = rename_model_in_json(content, request.model)
     if key_bytes and key_bytes in content:
         content = scrub_bytes(content, [key_bytes])
     await send_whole(send, status, headers, content)
     return None
+
+
+async def _upstream_failed(
+    response: httpx.Response,
+    content: bytes,
+    route: Route,
+    request: Forward,
+    send: Send,
+    limits: Limits,
+) -> _Failed | None:
+    """An error answer: the request's own fault goes to the client; the rest fails over."""
+    status = response.status_code
+    secrets, secret_bytes, _ = _secrets(route.api_key, route.base_url)
+    kind = classify(status, content, limits.fatal_patterns)
+    if kind is Failure.CLIENT:
+        headers = client_response_headers(response.headers, secret_bytes)
+        # The body is now our JSON error, whatever type the upstream's was.
+        headers = [header for header in headers if header[0] != b"content-type"]
+        headers += [JSON_CONTENT_TYPE, (b"x-request-id", request.request_id.encode())]
+        await send_whole(send, status, headers, _upstream_error(status, content, secrets))
+        return None
+    detail = upstream_error_message(status, content, secrets)[:DETAIL_LIMIT]
+    log.warning(
+        "channel %s answered %s (%s) (request %s)",
+        route.name,
+        status,
+        kind.value,
+        request.request_id,
+    )
+    reason = f"HTTP {status}: {detail}"
+    if kind is Failure.FATAL:
+        # Maybe the key, maybe something in this request: the channel test tells which.
+        limits.rechecks.note_refused(route.channel_id)
+    elif kind is Failure.MODEL:
+        limits.health.disable_model(route.channel_id, request.model, reason)
+    elif kind is Failure.RATE_LIMITED:
+        seconds = retry_after_seconds(response.headers.get("retry-after"), time.time())
+        seconds = seconds or limits.cooldown_seconds
+        limits.health.cool_down(route.channel_id, seconds)
+        return _Failed(503, "upstream_rate_limited", detail, retry_after=seconds)
+    else:
+        limits.health.note_failure(route.channel_id, reason)
+    return _Failed(502, "upstream_error", detail)
+
+
+def _is_json_object(content: bytes) -> bool:
+    if len(content) > FULL_JSON_CHECK_BYTES:
+        # A big answer (many embeddings) is not parsed twice: its outline has to do.
+        stripped = content.strip()
+        return stripped[:1] == b"{" and stripped[-1:] == b"}"
+    try:
+        return isinstance(orjson.loads(content), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 async def _read_limited(response: httpx.Response) -> bytes:

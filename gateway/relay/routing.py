@@ -27,6 +27,16 @@ class Route:
     weight: int
     priority: int
     model_mapping: Mapping[str, str] = field(default_factory=dict)
+    # The channel's own timeouts (seconds); None: the TOLLGATE_*_TIMEOUT default.
+    connect_timeout: float | None = None
+    first_byte_timeout: float | None = None
+    stream_idle_timeout: float | None = None
+    total_timeout: float | None = None
+    # Epoch seconds until which a 429 keeps the channel out of rotation (0: not cooling).
+    # Compared with time.time() per request, so a cool-down ends without any reload.
+    cooldown_until: float = 0.0
+    # Models taken off this channel alone (the upstream said they do not exist).
+    disabled_models: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,7 @@ def build_routing_table(rows: Iterable[ChannelRow]) -> RoutingTable:
         served = models_served(row.models, row.route.model_mapping)
         for group in row.groups:
             for model in served:
-                if row.enabled:
+                if row.enabled and model not in row.route.disabled_models:
                     by_pair[(group, model)].append(row.route)
                 else:
                     disabled_pairs.add((group, model))

@@ -7,6 +7,7 @@ Headers are gone by then: a break can no longer fail over to another channel.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -36,26 +37,51 @@ async def relay_stream(
     *,
     route: Route,
     request_id: str,
+    idle: float,
+    deadline: float,
 ) -> None:
-    """An SSE answer: `first` (already read, before anything was sent) then the rest."""
+    """An SSE answer: `first` (already read, before anything was sent) then the rest.
+
+    No chunk for `idle` seconds, or the request's `deadline` (loop time) passed: the stream
+    ends with an error event and without `[DONE]`, so the client knows it is cut short.
+    """
     headers += STREAM_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    loop = asyncio.get_running_loop()
     try:
         out = rewriter.feed(first)
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
-        async for chunk in chunks:
-            out = rewriter.feed(chunk)
-            if out:
-                await send({"type": "http.response.body", "body": out, "more_body": True})
+        # One timer, moved before each read and lifted while the client is sent to: a slow
+        # client is not a silent upstream.
+        async with asyncio.timeout(None) as window:
+            while True:
+                window.reschedule(min(loop.time() + idle, deadline))
+                chunk = await anext(chunks, None)
+                window.reschedule(None)
+                if chunk is None:
+                    break
+                out = rewriter.feed(chunk)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+    except TimeoutError:
+        log.warning("channel %s went silent mid-stream (request %s)", route.name, request_id)
+        await _end_with_error(
+            send, "The upstream stopped sending; the answer is incomplete.", "upstream_timeout"
+        )
+        return
     except UPSTREAM_ERRORS as exc:
         # Headers are gone already; an error event is how an OpenAI client learns of it.
         log_broken_answer(route, exc, request_id)
         # A line cut off mid-way is dropped: half an event would only fail to parse.
-        event = error_body(502, "The upstream broke off the stream.", code="upstream_error")
-        await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n"})
+        await _end_with_error(send, "The upstream broke off the stream.", "upstream_error")
         return
     await send({"type": "http.response.body", "body": rewriter.flush()})
+
+
+async def _end_with_error(send: Send, message: str, code: str) -> None:
+    event = error_body(502, message, code=code)
+    await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n"})
 
 
 async def relay_chunks(
@@ -66,13 +92,22 @@ async def relay_chunks(
     *,
     route: Route,
     request_id: str,
+    idle: float,
+    deadline: float,
 ) -> None:
     """Chunked binary (speech audio, say): pass it on as it arrives."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    loop = asyncio.get_running_loop()
     try:
-        async for chunk in chunks:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    except UPSTREAM_ERRORS as exc:
+        async with asyncio.timeout(None) as window:
+            while True:
+                window.reschedule(min(loop.time() + idle, deadline))
+                chunk = await anext(chunks, None)
+                window.reschedule(None)
+                if chunk is None:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except (TimeoutError, *UPSTREAM_ERRORS) as exc:
         # Ending the body normally would pass a truncated file off as whole: leave it
         # unfinished, so the server drops the connection and the client sees the break.
         log_broken_answer(route, exc, request_id)

@@ -36,6 +36,12 @@ def _channel_rows() -> list[ChannelRow]:
             weight=channel.weight,
             priority=channel.priority,
             model_mapping=dict(channel.model_mapping or {}),
+            connect_timeout=channel.connect_timeout,
+            first_byte_timeout=channel.first_byte_timeout,
+            stream_idle_timeout=channel.stream_idle_timeout,
+            total_timeout=channel.total_timeout,
+            cooldown_until=channel.cooldown_until.timestamp() if channel.cooldown_until else 0.0,
+            disabled_models=frozenset(channel.disabled_models or ()),
         )
         rows.append(ChannelRow(route, enabled, tuple(channel.groups), tuple(channel.model_names)))
     return rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.support.two_factor import Enrolled, enrol
@@ -62,13 +61,13 @@ def test_it_shows_only_the_admins_own_status(staff_client: Client, carol: Any) -
 
 
 def test_when_required_it_says_so_and_hides_turning_off(
-    settings: Any, staff_client: Client, verified_client: Client
+    settings: Any, verified_client: Client, carol: Any
 ) -> None:
     settings.REQUIRE_2FA = True
     body = verified_client.get(URL).content.decode()
     assert "Turn off two-factor sign-in" not in body
     unenrolled = Client()
-    unenrolled.force_login(get_user_model().objects.create_user("dave", is_staff=True))
+    unenrolled.force_login(carol)
     body = unenrolled.get(URL).content.decode()
     assert "requires two-factor sign-in for every administrator" in body
 

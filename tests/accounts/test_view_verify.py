@@ -161,11 +161,10 @@ def test_a_malformed_code_says_what_a_code_looks_like(
 
 
 def test_another_admins_code_does_not_work(half_signed_in: Client, carol: Any) -> None:
-    carol = enrol(carol)
-    response = half_signed_in.post(URL, {"code": code_for(carol.device)})
+    carols_phone = enrol(carol)
+    response = half_signed_in.post(URL, {"code": code_for(carols_phone.device)})
     assert response.status_code == 200
-    assert response.status_code == 200
-    response = half_signed_in.post(URL, {"code": carol.recovery_codes[0]})
+    response = half_signed_in.post(URL, {"code": carols_phone.recovery_codes[0]})
     assert response.status_code == 200
     assert half_signed_in.get("/").status_code == 302
 

@@ -146,9 +146,14 @@ def test_paging_keeps_the_filters(staff_client: Client, record: Record) -> None:
 
 
 def test_a_page_past_the_end_shows_the_last(staff_client: Client, record: Record) -> None:
-    record(object_repr="only")
-    assert _rows(staff_client.get(URL + "?p=99")) == ["only"]
-    assert _rows(staff_client.get(URL + "?p=abc")) == ["only"]
+    # Two pages, so the last is not the first.
+    for n in range(52):
+        record(at=T0 + dt.timedelta(minutes=n), object_repr=f"ch-{n:02d}")
+    past_the_end = staff_client.get(URL + "?p=99")
+    assert _rows(past_the_end) == ["ch-01", "ch-00"]
+    assert "Page 2 of 2" in past_the_end.content.decode()
+    # A page that is not a number is the first.
+    assert _rows(staff_client.get(URL + "?p=abc"))[0] == "ch-51"
 
 
 @pytest.mark.parametrize(

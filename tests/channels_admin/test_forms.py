@@ -68,6 +68,11 @@ def test_it_lists_every_bad_mapping_entry() -> None:
 
 # --- values given field by field ----------------------------------------------------------
 
+# Blank timeouts: each channel uses the gateway's defaults.
+NO_TIMEOUTS = dict.fromkeys(
+    ["connect_timeout", "first_byte_timeout", "stream_idle_timeout", "total_timeout"]
+)
+
 
 def test_it_cleans_a_full_channel() -> None:
     values = form_cleaned(
@@ -95,6 +100,7 @@ def test_it_cleans_a_full_channel() -> None:
         "priority": -2,
         "model_mapping": {},
         "test_model": "",
+        **NO_TIMEOUTS,
     }
 
 
@@ -108,6 +114,7 @@ def test_a_new_channel_takes_the_defaults_for_what_is_not_given() -> None:
         "status": "enabled",
         "test_model": "",
         "model_mapping": {},
+        **NO_TIMEOUTS,
     }
 
 

@@ -9,8 +9,6 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
-from audit.models import ActorKind
-from audit.services import Actor
 from channels_admin import probe
 from channels_admin.models import Channel
 from channels_admin.probe import (
@@ -19,12 +17,12 @@ from channels_admin.probe import (
     run_channel_test,
     run_channel_tests,
 )
+from tests.support.audit import ALICE
 from tests.support.factories import make_channel
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 from tests.support.servers import closed_url
 
 WRONG_KEY = "sk-wrong-key-for-the-fake-upstream-000"
-ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
 
 
 # --- run_channel_test --------------------------------------------------------------------
@@ -33,7 +31,7 @@ ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
 @pytest.mark.django_db
 def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> None:
     channel = make_channel(upstream)
-    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+    result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is True
     assert result.error is None
     assert result.model == "gpt-4o-mini"
@@ -53,7 +51,7 @@ def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> Non
 @pytest.mark.django_db
 def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) -> None:
     channel = make_channel(upstream, key=WRONG_KEY)
-    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+    result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False
     assert result.error is not None
     assert "Incorrect API key provided" in result.error
@@ -66,7 +64,7 @@ def test_a_rejected_key_fails_with_a_scrubbed_message(upstream: FakeUpstream) ->
 def test_a_200_that_is_not_a_completion_fails() -> None:
     with running_upstream(fail_with=(200, {"hello": "world"})) as upstream:
         channel = make_channel(upstream)
-        result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+        result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False
     assert result.error == "The upstream answered 200 but not with a chat completion."
 
@@ -75,7 +73,7 @@ def test_a_200_that_is_not_a_completion_fails() -> None:
 def test_an_unreachable_upstream_fails() -> None:
     base_url = closed_url() + "/v1"
     channel = make_channel(base_url=base_url)
-    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+    result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False
     assert result.error is not None
     assert result.error.startswith("Could not reach the upstream")
@@ -92,7 +90,7 @@ def test_a_timeout_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     monkeypatch.setattr(probe, "get_admin_client", lambda: client)
     channel = make_channel(base_url="https://slow.example.net/v1")
-    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+    result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False
     assert result.error == "The upstream did not answer within 30s."
 
@@ -104,7 +102,7 @@ def test_a_channel_whose_key_cannot_be_decrypted_fails_without_calling(
     channel = make_channel(upstream)
     Channel.objects.filter(pk=channel.pk).update(key_encrypted="not-a-fernet-token")
     channel.refresh_from_db()
-    result = async_to_sync(run_channel_test)(channel, actor=ADMIN)
+    result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False
     assert result.error is not None and "cannot be decrypted" in result.error
     assert upstream.requests == []
@@ -125,7 +123,7 @@ def test_only_an_auto_disabled_channel_is_re_enabled(
     channel = make_channel(upstream, key=upstream.api_key if key_is_right else WRONG_KEY)
     Channel.objects.filter(pk=channel.pk).update(status=status, status_reason="earlier failure")
     channel.refresh_from_db()
-    assert async_to_sync(run_channel_test)(channel, actor=ADMIN).ok is key_is_right
+    assert async_to_sync(run_channel_test)(channel, actor=ALICE).ok is key_is_right
     channel.refresh_from_db()
     assert channel.status == after
 
@@ -157,7 +155,7 @@ def test_run_channel_tests_keeps_the_order_and_the_limit(monkeypatch: pytest.Mon
         )
         for i in range(7)
     ]
-    results = async_to_sync(run_channel_tests)(channels, actor=ADMIN, concurrency=3)
+    results = async_to_sync(run_channel_tests)(channels, actor=ALICE, concurrency=3)
     # One result per channel, in the channels' order (each tests its own model).
     assert [r.model for r in results] == [f"model-{i}" for i in range(7)]
     assert [r.ok for r in results] == [True, True, True, True, False, True, True]

@@ -16,17 +16,15 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from audit.models import ActorKind
-from audit.services import Actor
 from channels_admin import probe
 from channels_admin.probe import UpstreamModelsError, fetch_upstream_models, run_channel_test
+from tests.support.audit import ALICE
 from tests.support.factories import make_channel
 from tests.support.fake_upstream import running_upstream
 from tests.support.pages import HTMX
 from tests.support.servers import serve_asgi
 
 KEY = "sk-bounds-test-key-0123456789abcdef"
-ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
 DEADLINE = 0.3
 CHUNK = 64 * 1024
 
@@ -113,7 +111,7 @@ def test_a_dribbling_upstream_fails_the_test_at_the_deadline(
     dribbler: tuple[Hostile, str],
 ) -> None:
     hostile, url = dribbler
-    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ADMIN)
+    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ALICE)
 
     assert result.ok is False
     assert result.error == f"The upstream did not answer within {DEADLINE:g}s."
@@ -135,7 +133,7 @@ def test_an_enormous_answer_fails_the_test_without_reading_it_all(
     flood: tuple[Hostile, str],
 ) -> None:
     _, url = flood
-    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ADMIN)
+    result = async_to_sync(run_channel_test)(make_channel(base_url=url), actor=ALICE)
 
     assert result.ok is False
     assert result.error == "The upstream's answer is larger than 1 MiB; stopped reading."
@@ -192,7 +190,7 @@ def test_a_long_error_echoing_the_key_is_scrubbed_before_it_is_cut() -> None:
     with running_upstream(api_key=KEY) as upstream:
         # The key straddles the cut: cutting first would leave its head in the message.
         upstream.fail_with = (500, {"error": {"message": "x" * 995 + KEY + "y" * 5000}})
-        result = async_to_sync(run_channel_test)(make_channel(upstream), actor=ADMIN)
+        result = async_to_sync(run_channel_test)(make_channel(upstream), actor=ALICE)
 
     assert result.error is not None
     assert result.error.startswith("x" * 995 + "[reda")

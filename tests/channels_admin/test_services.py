@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from audit.models import ActorKind
-from audit.services import Actor
 from channels_admin.models import Channel
 from channels_admin.services import (
     channel_as_dict,
@@ -18,11 +16,9 @@ from channels_admin.services import (
     channel_update,
 )
 from core.state import read_db_version
+from tests.support.audit import ALICE
 from tests.support.channels import count_encryptions
 from tests.support.factories import CHANNEL_KEY, make_channel
-
-ADMIN = Actor(ActorKind.USER, "admin", "192.0.2.1")
-
 
 # --- writes ------------------------------------------------------------------------------
 
@@ -77,8 +73,8 @@ def test_every_write_bumps_the_relay_version() -> None:
     start = read_db_version()
     channel = make_channel()
     channel_update(channel=channel, changes={"weight": 5})
-    copy = channel_copy(channel=channel, actor=ADMIN)
-    channel_delete(channel=copy, actor=ADMIN)
+    copy = channel_copy(channel=channel, actor=ALICE)
+    channel_delete(channel=copy, actor=ALICE)
     assert read_db_version() == start + 4
 
 
@@ -136,8 +132,8 @@ def test_auto_disable_leaves_manually_disabled_channels_alone() -> None:
 @pytest.mark.django_db
 def test_copy_keeps_the_settings_but_not_the_test_results() -> None:
     channel = make_channel(model_mapping={"x": "gpt-4o-mini"}, weight=4)
-    channel_record_test(channel=channel, ok=True, latency_ms=120, actor=ADMIN)
-    copy = channel_copy(channel=channel, actor=ADMIN)
+    channel_record_test(channel=channel, ok=True, latency_ms=120, actor=ALICE)
+    copy = channel_copy(channel=channel, actor=ALICE)
     assert copy.pk != channel.pk
     assert copy.name == "Primary (copy)"
     assert copy.api_key == CHANNEL_KEY
@@ -149,9 +145,9 @@ def test_copy_keeps_the_settings_but_not_the_test_results() -> None:
 @pytest.mark.django_db
 def test_record_test_keeps_the_last_good_latency_on_failure() -> None:
     channel = make_channel()
-    channel_record_test(channel=channel, ok=True, latency_ms=80, actor=ADMIN)
+    channel_record_test(channel=channel, ok=True, latency_ms=80, actor=ALICE)
     first = channel.last_test_at
-    channel_record_test(channel=channel, ok=False, latency_ms=5, actor=ADMIN)
+    channel_record_test(channel=channel, ok=False, latency_ms=5, actor=ALICE)
     channel.refresh_from_db()
     assert channel.last_response_ms == 80
     assert first is not None and channel.last_test_at >= first
@@ -162,14 +158,14 @@ def test_record_test_keeps_the_outcome_until_the_next_test() -> None:
     channel = make_channel()
     assert (channel.last_test_ok, channel.last_test_error) == (None, "")
     channel_record_test(
-        channel=channel, ok=False, latency_ms=5, actor=ADMIN, error="Incorrect key\x00 [redacted]"
+        channel=channel, ok=False, latency_ms=5, actor=ALICE, error="Incorrect key\x00 [redacted]"
     )
     channel.refresh_from_db()
     assert (channel.last_test_ok, channel.last_test_error) == (
         False,
         "Incorrect key\ufffd [redacted]",
     )
-    channel_record_test(channel=channel, ok=True, latency_ms=7, actor=ADMIN)
+    channel_record_test(channel=channel, ok=True, latency_ms=7, actor=ALICE)
     channel.refresh_from_db()
     assert (channel.last_test_ok, channel.last_test_error) == (True, "")
 
@@ -178,7 +174,7 @@ def test_record_test_keeps_the_outcome_until_the_next_test() -> None:
 def test_a_test_that_never_reached_the_upstream_is_kept_as_failed() -> None:
     channel = make_channel()
     channel_record_test(
-        channel=channel, ok=False, latency_ms=0, actor=ADMIN, error="No model.", reached=False
+        channel=channel, ok=False, latency_ms=0, actor=ALICE, error="No model.", reached=False
     )
     channel.refresh_from_db()
     assert (channel.last_test_ok, channel.last_test_error) == (False, "No model.")
@@ -200,7 +196,7 @@ def test_record_test_only_re_enables_auto_disabled_channels(
     status: str, ok: bool, after: str
 ) -> None:
     channel = make_channel(status=status)
-    channel_record_test(channel=channel, ok=ok, latency_ms=10, actor=ADMIN)
+    channel_record_test(channel=channel, ok=ok, latency_ms=10, actor=ALICE)
     channel.refresh_from_db()
     assert channel.status == after
 

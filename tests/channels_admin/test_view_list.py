@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from tests.support.factories import CHANNEL_KEY, make_channel
 from tests.support.pages import HTMX, assert_forbidden, assert_login_redirect
 
 pytestmark = pytest.mark.django_db
-MakeChannel = Callable[..., Channel]
 
 
 def _names(body: str) -> list[str]:

@@ -67,7 +67,8 @@ def screenshots(request: pytest.FixtureRequest) -> Screenshots:
 def page(
     request: pytest.FixtureRequest, alice: Any, gateway_url: str, screenshots: Screenshots
 ) -> Iterator[Page]:
-    """A fresh headless Chromium tab, English, allowed to use the clipboard.
+    """A fresh headless Chromium tab, English, allowed to use the clipboard; alice (the root
+    conftest's administrator) exists to sign in with tests.support.browser.sign_in.
 
     Playwright's sync API marks its event loop as running in this thread between calls, and
     Django's ORM then refuses to run here (SynchronousOnlyOperation). So this fixture needs

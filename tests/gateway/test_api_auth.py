@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -120,7 +122,8 @@ def test_it_needs_no_csrf_token(api: Client) -> None:
     assert response.status_code == 201
 
 
-def test_it_does_not_accept_a_session_login(client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+def test_it_does_not_accept_a_session_login(client: Client, django_user_model: Any) -> None:
+    # Not even a superuser's session: the API knows admin keys only.
     admin = django_user_model.objects.create_superuser(username="root", password="pw-12345678")
     client.force_login(admin)
     response = client.get("/api/channels")

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.served import ROOT, site_env
+import pytest
+
+from tests.support.served import run_python
+
+pytestmark = pytest.mark.served
 
 # Under the usual umask, as the server would run: migrate, then hold a connection open (the
 # -wal and -shm files exist only while one is) and report every mode in the data directory.
@@ -28,16 +30,7 @@ with connection.cursor() as cursor:
 
 
 def _migrate_and_report(site: Path) -> dict[str, int]:
-    result = subprocess.run(
-        [sys.executable, "-c", _MIGRATE_AND_REPORT],
-        cwd=ROOT,
-        env=site_env(site),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    modes = json.loads(result.stdout.strip().splitlines()[-1])
+    modes = json.loads(run_python(site, _MIGRATE_AND_REPORT).strip().splitlines()[-1])
     return {name: stat.S_IMODE(mode) for name, mode in modes.items()}
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.redaction import RedactCredentials, redact_text
+from gateway.relay import forward
 from gateway.serving import redact_server_logs
 
 CANARY = "canary-0123456789"
@@ -90,7 +91,8 @@ def root_output() -> Iterator[io.StringIO]:
 
 
 def test_our_log_lines_lose_credentials_in_urls(root_output: io.StringIO) -> None:
-    logging.getLogger("gateway.relay.proxy").warning(
+    # The logger of the relay module that forwards to the upstreams (gateway.relay.forward).
+    logging.getLogger(forward.__name__).warning(
         "channel %s unreachable: %s", "main", f"GET http://up.example/v1/x?key={CANARY}"
     )
     line = root_output.getvalue()

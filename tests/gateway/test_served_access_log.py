@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.served import serving
+
+pytestmark = pytest.mark.served
 
 NAMES = ["api_key", "key", "api-key", "token", "access_token", "password", "secret", "sig", "code"]
 

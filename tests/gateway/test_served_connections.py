@@ -9,8 +9,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.served import Served, serving
+
+pytestmark = pytest.mark.served
 
 
 def _wait_until_serving(served: Served) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.served import ADMIN_PASSWORD, ADMIN_USER, serving
+
+pytestmark = pytest.mark.served
 
 # Fewer real password hashes to wait for; the rule is the same at 5.
 TWO_FAILURES = {"TOLLGATE_LOGIN_FAILURES_PER_ACCOUNT": "2"}

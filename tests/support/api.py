@@ -20,6 +20,6 @@ def db_snapshot() -> dict[str, Any]:
 
 def error_of(response: Any) -> dict[str, Any]:
     assert response["Content-Type"] == "application/json"
-    body = response.json()
+    body: dict[str, dict[str, Any]] = response.json()
     assert set(body) == {"error"}
     return body["error"]

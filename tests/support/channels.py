@@ -10,6 +10,7 @@ import pytest
 from channels_admin import services
 from channels_admin.forms import ChannelForm
 from channels_admin.models import Channel
+from core.crypto import encrypt_secret
 from tests.support.factories import CHANNEL_KEY
 from tests.support.fake_upstream import FakeUpstream
 
@@ -83,11 +84,10 @@ def form_cleaned(values: dict[str, Any], *, channel: Channel | None = None) -> d
 def count_encryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The plaintexts the channel services encrypt from now on, one entry per encryption."""
     calls: list[str] = []
-    real = services.encrypt_secret
 
     def counted(plaintext: str) -> str:
         calls.append(plaintext)
-        return real(plaintext)
+        return encrypt_secret(plaintext)
 
     monkeypatch.setattr(services, "encrypt_secret", counted)
     return calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from openai import OpenAI
 from gateway.asgi import build_application
 from gateway.relay.app import RelayApp
 from gateway.relay.cache import RelayCache
-from tests.support.servers import serve_asgi
+from tests.support.servers import raw_request, serve_asgi
 
 
 class CountingApp:
@@ -59,7 +60,7 @@ class Gateway:
     def v1(self) -> str:
         return self.url + "/v1"
 
-    def client(self, key: str, **options: object) -> OpenAI:
+    def client(self, key: str, **options: Any) -> OpenAI:
         return OpenAI(base_url=self.v1, api_key=key, max_retries=0, timeout=30, **options)
 
     def cached_client(self, key: str) -> OpenAI:
@@ -82,6 +83,44 @@ class Gateway:
             timeout=30,
         )
 
+    @contextmanager
+    def stream_chat(self, key: str, **body: Any) -> Iterator[httpx.Response]:
+        """A streamed chat completion as plain HTTP, open while the block runs; leaving the
+        block closes the connection, as a client that goes away does."""
+        with httpx.stream(
+            "POST",
+            self.v1 + "/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o-mini", "messages": [], "stream": True, **body},
+            timeout=30,
+        ) as response:
+            yield response
+
+    def post_raw(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        target: bytes = b"/v1/chat/completions",
+        method: bytes = b"POST",
+        **headers: str,
+    ) -> tuple[int, dict[str, Any]]:
+        """Send `body` to `target` byte for byte (no client tidies it); the status and the
+        JSON answer ({} when the answer is not JSON)."""
+        answer = raw_request(
+            self.url,
+            target,
+            method=method,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": content_type, **headers},
+            body=body,
+        )
+        try:
+            payload = json.loads(answer.body)
+        except ValueError:
+            payload = {}
+        return answer.status, payload
+
     def drain_rechecks(self) -> None:
         """Wait, on the server's own loop, for every 401 recheck the relay has started."""
         loop = self.relay.rechecks.loop
@@ -93,6 +132,8 @@ class Gateway:
 def serving_gateway(**relay_options: Any) -> Iterator[Gateway]:
     """The real ASGI app on a free port; the relay re-checks for admin changes on every request."""
     relay_options.setdefault("rng", random.Random(1234))
+    # The recovery prober runs on its own schedule: only tests of it turn it on.
+    relay_options.setdefault("prober", False)
     relay = RelayApp(
         cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0), **relay_options
     )

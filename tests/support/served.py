@@ -57,16 +57,23 @@ def site_env(site: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def prepare_site(site: Path) -> None:
-    (site / "home").mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-c", _PREPARE],
+def run_python(site: Path, script: str) -> str:
+    """Run `script` in a fresh Python with the site's environment; returns what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=site_env(site),
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    return done.stdout
+
+
+def prepare_site(site: Path) -> None:
+    (site / "home").mkdir(parents=True, exist_ok=True)
+    run_python(site, _PREPARE)
 
 
 @dataclass

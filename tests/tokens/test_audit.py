@@ -8,14 +8,12 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
-from audit.services import SYSTEM, Actor
-from tests.support.audit import assert_no_secret, only_event
+from audit.services import SYSTEM
+from tests.support.audit import ALICE, assert_no_secret, only_event
 from tokens import services
 from tokens.models import AdminKey, Token
 
 pytestmark = pytest.mark.django_db
-
-ALICE = Actor("user", "alice", "203.0.113.7")
 
 
 def test_creating_a_token_logs_its_settings_and_prefix() -> None:
@@ -28,7 +26,7 @@ def test_creating_a_token_logs_its_settings_and_prefix() -> None:
         actor=ALICE,
     )
     event = only_event()
-    assert (event.actor_kind, event.actor, event.ip) == ("user", "alice", "203.0.113.7")
+    assert (event.actor_kind, event.actor, event.ip) == ("user", "alice", "192.0.2.7")
     assert (event.action, event.object_type, event.object_id) == ("created", "token", str(token.pk))
     assert event.object_repr == f"Team A ({key[:11]}…)"
     assert event.changes == {

@@ -25,36 +25,12 @@ def model_part(value: bytes) -> bytes:
     )
 
 
-def post_raw(
-    gateway: Gateway,
-    key: str,
-    body: bytes,
-    *,
-    content_type: str = JSON,
-    target: bytes = b"/v1/chat/completions",
-    method: bytes = b"POST",
-    **headers: str,
-) -> tuple[int, dict]:
-    answer = raw_request(
-        gateway.url,
-        target,
-        method=method,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type, **headers},
-        body=body,
-    )
-    try:
-        payload = json.loads(answer.body)
-    except ValueError:
-        payload = {}
-    return answer.status, payload
-
-
 def test_a_body_nested_thousands_deep_is_a_400(gateway: Gateway, upstream: FakeUpstream) -> None:
     make_channel(upstream)
     key = make_token().key
     deep = b'{"model": "gpt-4o-mini", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-    status, payload = post_raw(gateway, key, deep)
+    status, payload = gateway.post_raw(key, deep)
 
     assert status == 400
     assert payload["error"]["code"] == "invalid_json"
@@ -68,7 +44,7 @@ def test_a_lone_surrogate_in_the_model_is_a_clean_400(
     make_channel(upstream)
     key = make_token().key
 
-    status, payload = post_raw(gateway, key, b'{"model": ' + model + b', "messages": []}')
+    status, payload = gateway.post_raw(key, b'{"model": ' + model + b', "messages": []}')
 
     assert status == 400
     assert payload["error"]["code"] == "invalid_model"
@@ -89,7 +65,7 @@ def test_a_lone_surrogate_elsewhere_survives_a_model_rename() -> None:
 
 @pytest.mark.parametrize("target", [b"/v1/chat/completions%00", b"/v1/chat/completions%0D%0A"])
 def test_control_characters_in_the_path_are_a_400(gateway: Gateway, target: bytes) -> None:
-    status, payload = post_raw(gateway, make_token().key, b"{}", target=target)
+    status, payload = gateway.post_raw(make_token().key, b"{}", target=target)
 
     assert status == 400
     assert payload["error"]["code"] == "invalid_path"
@@ -196,8 +172,8 @@ def test_no_hostile_input_gets_a_500(gateway: Gateway, upstream: FakeUpstream) -
 
     for what, target, content_type, body, headers in HOSTILE_REQUESTS:
         method = b"GET" if target.startswith(b"/v1/models") else b"POST"
-        status, payload = post_raw(
-            gateway, key, body, content_type=content_type, target=target, method=method, **headers
+        status, payload = gateway.post_raw(
+            key, body, content_type=content_type, target=target, method=method, **headers
         )
         if status >= 500 and status not in {502, 503, 504, 508}:
             wrong.append((what, status, payload))

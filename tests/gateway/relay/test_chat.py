@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import threading
 
-import httpx
 import pytest
 
 from tests.support.factories import make_channel, make_token
@@ -80,16 +79,10 @@ def test_a_client_that_disconnects_cancels_the_upstream_request(gateway: Gateway
     with running_upstream(hold_stream=release) as held:
         make_channel(held)
         key = make_token().key
-        with httpx.Client(timeout=30) as client:
-            with client.stream(
-                "POST",
-                gateway.v1 + "/chat/completions",
-                headers={"Authorization": f"Bearer {key}"},
-                json={"model": "gpt-4o-mini", "messages": [], "stream": True},
-            ) as response:
-                assert response.headers["x-accel-buffering"] == "no"
-                first = next(response.iter_lines())
-                assert first.startswith("data: ")
+        with gateway.stream_chat(key) as response:
+            assert response.headers["x-accel-buffering"] == "no"
+            first = next(response.iter_lines())
+            assert first.startswith("data: ")
         # Closing the client's connection must close the gateway's upstream connection.
         assert held.client_disconnected.wait(timeout=10)
         assert not held.stream_finished.is_set()

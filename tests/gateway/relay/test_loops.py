@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import httpx
 
-from channels_admin.services import channel_create
 from tests.support.factories import make_channel, make_token
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 from tests.support.live_gateway import Gateway, serving_gateway
@@ -18,9 +17,7 @@ def test_a_channel_pointing_at_the_gateway_itself_ends_in_one_clean_error(
 ) -> None:
     with serving_gateway(max_hops=3) as gateway:
         # The channel's "upstream" is this gateway, with a key this gateway accepts.
-        channel_create(
-            name="loop", base_url=gateway.v1, key=make_token().key, models=["gpt-4o-mini"]
-        )
+        make_channel(name="loop", base_url=gateway.v1, key=make_token().key)
         key = make_token().key
 
         response = gateway.post_chat(key)

@@ -104,19 +104,7 @@ def _decoded(raw: bytes) -> str:
     return unquote(raw.decode("latin-1"))
 
 
-def post_raw(gateway: Gateway, key: str, target: bytes) -> tuple[int, dict]:
-    body = json.dumps({"model": "gpt-4o-mini", "messages": []}).encode()
-    answer = raw_request(
-        gateway.url,
-        target,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        body=body,
-    )
-    try:
-        payload = json.loads(answer.body)
-    except ValueError:
-        payload = {}
-    return answer.status, payload
+CHAT = json.dumps({"model": "gpt-4o-mini", "messages": []}).encode()
 
 
 def test_no_hostile_path_leaves_an_azure_style_base_url(
@@ -127,14 +115,16 @@ def test_no_hostile_path_leaves_an_azure_style_base_url(
     key = make_token().key
 
     for target in HOSTILE_TARGETS:
-        status, payload = post_raw(gateway, key, target)
+        status, payload = gateway.post_raw(key, CHAT, target=target)
         assert status == 400, target
         if payload:  # the server itself may refuse a raw control character first
             assert payload["error"]["code"] == "invalid_path", target
             assert set(payload["error"]) == {"message", "type", "param", "code"}
     assert upstream.requests == []
 
-    status, payload = post_raw(gateway, key, b"/v1/chat/completions?api-version=2024-06-01")
+    status, payload = gateway.post_raw(
+        key, CHAT, target=b"/v1/chat/completions?api-version=2024-06-01"
+    )
 
     assert status == 200
     assert [(r.raw_path, r.query) for r in upstream.requests] == [

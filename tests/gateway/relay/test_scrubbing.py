@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from core.errors import upstream_error_message
 from gateway.relay.sse import SSERewriter
 from tests.support.factories import make_channel, make_token
@@ -80,12 +78,7 @@ def test_an_in_band_error_event_is_scrubbed_even_split_across_reads(gateway: Gat
         make_channel(upstream)
         key = make_token().key
 
-        with httpx.stream(
-            "POST",
-            gateway.v1 + "/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"model": "gpt-4o-mini", "messages": [], "stream": True},
-        ) as response:
+        with gateway.stream_chat(key) as response:
             received = response.read().decode()
 
     assert response.status_code == 200

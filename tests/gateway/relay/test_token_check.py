@@ -1,6 +1,7 @@
 """The relay's one token check (`TokenKeys.authenticate`), called directly.
 
-Through the whole gateway, tests/relay/test_auth.py shows the same refusals as HTTP answers.
+Through the whole gateway, tests/gateway/relay/test_auth.py shows the same refusals as HTTP
+answers.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def test_an_upstream_error_never_shows_the_channel_key_or_address(gateway: Gatew
 
         response = gateway.post_chat(key)
 
-    assert response.status_code == 401
+    assert response.status_code == 502  # every channel failed: one clean 502 (issue 8)
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
     assert "Incorrect API key provided" in response.json()["error"]["message"]
     assert "sk-wrong-channel-key-1234567890abcdef" not in response.text
@@ -64,7 +64,7 @@ def test_a_non_json_upstream_error_becomes_an_openai_error(gateway: Gateway) -> 
     assert response.json()["error"]["message"]
 
 
-def test_a_rate_limited_last_channel_passes_429_on(gateway: Gateway) -> None:
+def test_a_rate_limited_last_channel_is_a_clean_503(gateway: Gateway) -> None:
     limited = {
         "error": {
             "message": "Rate limit reached",
@@ -76,12 +76,15 @@ def test_a_rate_limited_last_channel_passes_429_on(gateway: Gateway) -> None:
     with running_upstream(fail_with=(429, limited)) as busy:
         make_channel(busy)
         key = make_token().key
-        with pytest.raises(openai.RateLimitError) as raised:
+        with pytest.raises(openai.InternalServerError) as raised:
             gateway.client(key).chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
             )
 
-    assert raised.value.code == "rate_limit_exceeded"
+    # Every channel failed (issue 8): one clean 503, the upstream's message kept.
+    assert raised.value.status_code == 503
+    assert raised.value.code == "upstream_rate_limited"
+    assert "Rate limit reached" in raised.value.message
 
 
 def test_upstream_response_headers_that_name_the_upstream_are_dropped(
