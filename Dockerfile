@@ -18,6 +18,7 @@ COPY channels_admin ./channels_admin
 COPY tokens ./tokens
 COPY audit ./audit
 COPY accounts ./accounts
+COPY usage ./usage
 RUN pip install .
 COPY manage.py ./
 COPY templates ./templates

@@ -55,6 +55,11 @@ class CodeCheck:
     def ok(self) -> bool:
         return self.device is not None
 
+    @property
+    def wrong(self) -> bool:
+        """A well-formed code, looked at and refused (not one turned away by a lock)."""
+        return self.device is None and self.locked_until is None and self.kind != CodeKind.MALFORMED
+
 
 def normalize_code(raw: str) -> str:
     """Spaces and dashes are for reading only: `123 456` and `abcd-efgh` count as typed."""

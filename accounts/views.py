@@ -7,6 +7,8 @@ authenticator key, recovery codes) appear only in the responses that create them
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import django_otp
@@ -21,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.forms import CodeForm, SetupCodeForm
@@ -115,13 +118,29 @@ def _setup_page(
     return render(request, "accounts/setup.html", context, status=status)
 
 
+def _while_setting_up(
+    view: Callable[[HttpRequest, TOTPDevice], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Runs `view` with the authenticator being set up. With none (never started, or finished
+    or replaced meanwhile) the security page instead; a posted code is told it came too late."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        device = pending_authenticator(request.user)
+        if device is None:
+            if request.method == "POST":
+                messages.error(request, _("This setup is no longer open. Please start again."))
+            return redirect("accounts:security")
+        return view(request, device)
+
+    return wrapper
+
+
 @staff_required
 @require_GET
 @never_cache
-def setup(request: HttpRequest) -> HttpResponse:
-    device = pending_authenticator(request.user)
-    if device is None:
-        return redirect("accounts:security")
+@_while_setting_up
+def setup(request: HttpRequest, device: TOTPDevice) -> HttpResponse:
     return _setup_page(request, device, SetupCodeForm())
 
 
@@ -134,17 +153,14 @@ def _recovery_codes_page(request: HttpRequest, codes: list[str], *, first: bool)
 @staff_required
 @require_POST
 @never_cache
-def setup_confirm(request: HttpRequest) -> HttpResponse:
-    device = pending_authenticator(request.user)
-    if device is None:
-        messages.error(request, _("This setup is no longer open. Please start again."))
-        return redirect("accounts:security")
+@_while_setting_up
+def setup_confirm(request: HttpRequest, device: TOTPDevice) -> HttpResponse:
     form = SetupCodeForm(request.POST)
     if not form.is_valid():
         return _setup_page(request, device, form)
     result = services.check_setup_code(request.user, device, form.cleaned_data["code"])
     if not result.ok:
-        if result.locked_until is None and result.kind != CodeKind.MALFORMED:
+        if result.wrong:
             form.add_error(
                 "code",
                 _(
@@ -231,7 +247,7 @@ def verify(request: HttpRequest) -> HttpResponseBase:
             if result.kind == CodeKind.RECOVERY:
                 _warn_about_recovery_codes(request)
             return redirect(next_url)
-        if result.locked_until is None and result.kind != CodeKind.MALFORMED:
+        if result.wrong:
             services.record_refused_code(user=user, actor=actor, kind=result.kind)
         form.add_error("code", _refusal(result))
         status = _status(result)

@@ -113,6 +113,11 @@ class WholeNumberField(forms.IntegerField):
         "min_value": _("Must be at least %(limit_value)s."),
         "max_value": _("Must be at most %(limit_value)s."),
     }
+    widget = forms.NumberInput(attrs={"class": "input-number"})
+
+    def __init__(self, *, max_value: int = MAX_WHOLE_NUMBER, **kwargs: Any) -> None:
+        # Capped by default at what every database's integer column holds.
+        super().__init__(max_value=max_value, **kwargs)
 
     def to_python(self, value: Any) -> int | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -145,7 +150,12 @@ class NameListField(forms.Field):
 
 
 class KnownChoiceField(forms.ChoiceField):
-    """A choice whose refusal names the values that are allowed."""
+    """A choice whose refusal names the values that are allowed: `refusal` says it, with
+    %(choices)s where they go."""
+
+    def __init__(self, *, refusal: str | StrPromise, **kwargs: Any) -> None:
+        error_messages: dict[str, Any] = {"invalid_choice": refusal}
+        super().__init__(error_messages=error_messages, **kwargs)
 
     def validate(self, value: Any) -> None:
         if value in self.empty_values or self.valid_value(value):
@@ -183,7 +193,7 @@ class ChannelForm(EntityForm):
         label=_("Type"),
         choices=ChannelType.choices,
         initial=ChannelType.OPENAI,
-        error_messages={"invalid_choice": _("Unknown type. Choose one of: %(choices)s.")},
+        refusal=_("Unknown type. Choose one of: %(choices)s."),
     )
     # Stored without a trailing slash (see clean_base_url).
     base_url = RuleField(
@@ -235,24 +245,20 @@ class ChannelForm(EntityForm):
     weight = WholeNumberField(
         label=_("Weight"),
         min_value=0,
-        max_value=MAX_WHOLE_NUMBER,
         initial=1,
         help_text=_("Shares traffic between channels of the same priority."),
-        widget=forms.NumberInput(attrs={"class": "input-number"}),
     )
     priority = WholeNumberField(
         label=_("Priority"),
         min_value=-MAX_WHOLE_NUMBER,
-        max_value=MAX_WHOLE_NUMBER,
         initial=0,
         help_text=_("Higher priorities are tried first."),
-        widget=forms.NumberInput(attrs={"class": "input-number"}),
     )
     status = KnownChoiceField(
         label=_("Status"),
         choices=ChannelStatus.choices,
         initial=ChannelStatus.ENABLED,
-        error_messages={"invalid_choice": _("Unknown status. Choose one of: %(choices)s.")},
+        refusal=_("Unknown status. Choose one of: %(choices)s."),
     )
     test_model = TextField(
         label=_("Test model"),

@@ -157,3 +157,35 @@ def api_view(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 def unknown_route(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Every other /api/ path: a JSON 404 rather than Django's HTML page."""
     raise ApiError(404, f"No API endpoint at {request.path}.", code="not_found")
+
+
+def bad_parameter(param: str, message: str) -> ApiError:
+    """400 naming the query parameter that is wrong."""
+    return ApiError(400, message, code="invalid_parameter", param=param)
+
+
+def check_query_params(request: HttpRequest, allowed: tuple[str, ...]) -> None:
+    """Refuse a list endpoint's unknown or repeated query parameters, naming the first."""
+    unknown = sorted(set(request.GET) - set(allowed))
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unknown query parameter '{unknown[0]}'. Allowed: {', '.join(allowed)}.",
+            code="unknown_parameter",
+            param=unknown[0],
+        )
+    for param in request.GET:
+        if len(request.GET.getlist(param)) > 1:
+            raise bad_parameter(param, f"'{param}' is given more than once.")
+
+
+def positive_int_param(
+    request: HttpRequest, param: str, default: int | None, *, max_digits: int = 18
+) -> int | None:
+    """A query parameter that must be a whole number of at least 1 (`default` when absent)."""
+    raw = request.GET.get(param, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > max_digits or int(raw) < 1:
+        raise bad_parameter(param, f"'{param}' must be a positive whole number.")
+    return int(raw)

@@ -9,6 +9,7 @@ from channels_admin import api as channels_api
 from core.api import unknown_route
 from gateway.api_auth import admin_key_required
 from tokens import api as tokens_api
+from usage import api as usage_api
 
 app_name = "api"
 
@@ -23,5 +24,6 @@ urlpatterns = [
     path("tokens", admin_key_required(tokens_api.tokens), name="tokens"),
     path("tokens/<int:token_id>", admin_key_required(tokens_api.token), name="token"),
     path("audit", admin_key_required(audit_api.events), name="audit"),
+    path("usage", admin_key_required(usage_api.records), name="usage"),
     re_path(r"", admin_key_required(unknown_route)),
 ]

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tokens",
     "audit",
     "accounts",
+    "usage",
 ]
 
 # The /v1 relay never passes through these: gateway.asgi routes it around Django's handler.
@@ -231,6 +232,16 @@ RELAY_RECHECK_SECONDS = env_float("TOLLGATE_RECHECK_SECONDS", 60.0)
 RELAY_MAX_HOPS = env_int("TOLLGATE_MAX_HOPS", 3, minimum=1)
 # Requests in flight to one channel (per process); a full channel is skipped for another.
 RELAY_CHANNEL_MAX_CONNECTIONS = env_int("TOLLGATE_CHANNEL_MAX_CONNECTIONS", 250, minimum=1)
+# --- Usage records (usage app) ------------------------------------------------------------
+# Records are written in batches this often (seconds) while there are any, so one is visible
+# at most this long after its response ended; token last-used times ride the same timer.
+USAGE_FLUSH_SECONDS = env_float("TOLLGATE_USAGE_FLUSH_SECONDS", 1.0, minimum=0.01)
+# Records held in memory while the database is away; past this, new ones are dropped (counted
+# and logged). About 1 KB each.
+USAGE_BUFFER = env_int("TOLLGATE_USAGE_BUFFER", 100_000, minimum=1)
+# Ask streaming chat/completions upstreams for a usage chunk (stream_options.include_usage)
+# when the client did not, and hide that chunk from it; false: such streams are estimated.
+USAGE_ASK_STREAM_USAGE = env_bool("TOLLGATE_USAGE_ASK_STREAM_USAGE", True)
 MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 # Admin uploads (audio, images) pass through the relay, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

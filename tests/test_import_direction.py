@@ -13,7 +13,8 @@ ALLOWED = {
     "accounts": {"core", "audit"},
     "channels_admin": {"core", "audit"},
     "tokens": {"core", "audit", "channels_admin"},
-    "gateway": {"core", "audit", "accounts", "channels_admin", "tokens"},
+    "usage": {"core", "audit", "channels_admin", "tokens"},
+    "gateway": {"core", "audit", "accounts", "channels_admin", "tokens", "usage"},
 }
 
 

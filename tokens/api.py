@@ -33,6 +33,8 @@ def token_as_dict(token: Token) -> dict[str, Any]:
         "expires_at": iso(token.expires_at),
         "models": token.allowed_models,
         "allowed_ips": token.allowed_ips,
+        "rpm_limit": token.rpm_limit,
+        "tpm_limit": token.tpm_limit,
         "prefix": token.display_prefix,
         "created_at": iso(token.created_at),
         "updated_at": iso(token.updated_at),

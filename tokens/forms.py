@@ -22,8 +22,11 @@ from tokens.validation import (
     MAX_EXPIRY_TEXT,
     MAX_GROUP,
     MAX_NAME,
+    MAX_RPM_LIMIT,
+    MAX_TPM_LIMIT,
     clean_allowed_ips,
     clean_allowed_models,
+    clean_rate_limit,
     clean_status,
     clean_text,
     parse_expiry,
@@ -41,6 +44,20 @@ def _group(value: Any) -> str:
 def _allowed_ips(value: Any) -> list[str]:
     # null, "" and [] all mean "any client".
     return clean_allowed_ips(value or [])
+
+
+def _rpm_limit(value: Any) -> int | None:
+    return clean_rate_limit(value, maximum=MAX_RPM_LIMIT)
+
+
+def _tpm_limit(value: Any) -> int | None:
+    return clean_rate_limit(value, maximum=MAX_TPM_LIMIT)
+
+
+def _limit_widget(maximum: int) -> forms.NumberInput:
+    return forms.NumberInput(
+        attrs={"class": "input-number", "min": "1", "max": str(maximum), "inputmode": "numeric"}
+    )
 
 
 class TokenForm(EntityForm):
@@ -85,6 +102,23 @@ class TokenForm(EntityForm):
         required=False,
         help_text=_("One IP address or CIDR range per line. Leave empty to allow any client."),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    rpm_limit = CheckedField(
+        label=_("Requests per minute"),
+        check=_rpm_limit,
+        required=False,
+        help_text=_("Leave empty for no limit."),
+        widget=_limit_widget(MAX_RPM_LIMIT),
+    )
+    tpm_limit = CheckedField(
+        label=_("Tokens per minute"),
+        check=_tpm_limit,
+        required=False,
+        help_text=_(
+            "Prompt and completion tokens together; a request is let through while the "
+            "tokens used this minute are below the limit. Leave empty for no limit."
+        ),
+        widget=_limit_widget(MAX_TPM_LIMIT),
     )
 
     def __init__(
@@ -144,6 +178,8 @@ def initial_for(token: Token) -> dict[str, Any]:
         "expires_at": expires,
         "models": list(token.allowed_models),
         "allowed_ips": "\n".join(token.allowed_ips),
+        "rpm_limit": token.rpm_limit,
+        "tpm_limit": token.tpm_limit,
     }
 
 

@@ -56,6 +56,9 @@ class Token(HashedKey):
     allowed_models = models.JSONField(_("allowed models"), default=list, blank=True)
     allowed_ips = models.JSONField(_("allowed IPs"), default=list, blank=True)
     prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, db_index=True)
+    # Requests and tokens per minute; None: no limit (gateway/relay/rate_limits.py enforces).
+    rpm_limit = models.PositiveIntegerField(_("requests per minute"), null=True, blank=True)
+    tpm_limit = models.PositiveIntegerField(_("tokens per minute"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     @property

@@ -41,6 +41,8 @@ def _audited(token: Token) -> dict[str, Any]:
         "expires_at": iso(token.expires_at),
         "models": list(token.allowed_models),
         "allowed_ips": list(token.allowed_ips),
+        "rpm_limit": token.rpm_limit,
+        "tpm_limit": token.tpm_limit,
     }
 
 
@@ -66,6 +68,8 @@ def token_create(
     models: Sequence[str] = (),
     allowed_ips: Sequence[str] = (),
     status: str = TokenStatus.ENABLED,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
     actor: Actor = SYSTEM,
 ) -> tuple[Token, str]:
     """Returns the token and its key: the only moment the key exists in the clear.
@@ -81,6 +85,8 @@ def token_create(
         allowed_models=list(models),
         allowed_ips=list(allowed_ips),
         status=status,
+        rpm_limit=rpm_limit,
+        tpm_limit=tpm_limit,
         prefix=key[:TOKEN_PREFIX_LENGTH],
         key_hash=keyed_hash(key),
     )

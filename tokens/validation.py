@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from channels_admin.validation import whole_number
 from tokens.models import TokenStatus
 
 MAX_NAME = 100
@@ -30,6 +31,10 @@ MAX_EXPIRY_TEXT = 64
 # Far from both ends of Python's calendar, so no time zone can push a value over an edge.
 EXPIRY_MIN = datetime(2000, 1, 1, tzinfo=UTC)
 EXPIRY_MAX = datetime(9999, 1, 1, tzinfo=UTC)
+# Far above any real limit (16,000 requests a second; a billion tokens a minute), far below
+# what an integer column holds.
+MAX_RPM_LIMIT = 1_000_000
+MAX_TPM_LIMIT = 1_000_000_000
 # How much of a refused value an error message repeats.
 ECHO_LENGTH = 40
 
@@ -138,3 +143,17 @@ def clean_status(value: Any) -> str:
             % {"choices": ", ".join(TokenStatus.values)}
         )
     return str(value)
+
+
+def clean_rate_limit(value: Any, *, maximum: int) -> int | None:
+    """A per-minute limit: a whole number from 1 to `maximum`, or None (null, "") for none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = whole_number(value)
+    if number is None:
+        raise ValueError(_("Must be a whole number, or empty for no limit."))
+    if not 1 <= number <= maximum:
+        raise ValueError(
+            _("Must be from 1 to %(limit)s, or empty for no limit.") % {"limit": maximum}
+        )
+    return number

@@ -13,10 +13,12 @@ import random
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 
 from core.errors import ApiError
 from core.http_clients import close_clients
@@ -25,13 +27,19 @@ from gateway.relay.cache import RelayCache
 from gateway.relay.forward import Forward, Limits, forward
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import incoming_hops
+from gateway.relay.metering import CLIENT_CLOSED, Meter
 from gateway.relay.paths import RelayPath, check_query, relay_path
+from gateway.relay.rate_limits import RateLimits
 from gateway.relay.recheck import RefusalRechecks
+from gateway.relay.recording import usage_writer
 from gateway.relay.responses import Send, send_error, send_json
 from gateway.relay.routing import iter_attempts
 from gateway.relay.slots import ChannelSlots
+from gateway.relay.stream_usage import STREAM_USAGE_PATHS, ask_for_usage, asks_for_usage
 from gateway.relay.token_check import TokenRecord, bearer_key
 from gateway.relay.version import RedisVersionReader
+from usage.entries import UsageEntry
+from usage.writer import UsageWriter
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,16 @@ MODELS_CREATED = 1700000000
 
 class ClientGone(Exception):
     """The client hung up before its request body arrived."""
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """What one request's usage record needs to know of its answer, noted as it goes."""
+
+    meter: Meter | None = None  # set once the token is accepted: only then is it recorded
+    status: int = 0  # the HTTP status sent, 0 until the head went out
+    error: str = ""
+    client_left: bool = False
 
 
 class RelayApp:
@@ -56,7 +74,14 @@ class RelayApp:
         rechecks: RefusalRechecks | None = None,
         channel_health: ChannelHealth | None = None,
         prober: bool | None = None,
+        rate_limits: RateLimits | None = None,
+        usage: UsageWriter | None = None,
     ) -> None:
+        # Usage records and token last-used times, written in batches off the request path.
+        self.usage = usage or usage_writer()
+        self.ask_stream_usage: bool = settings.USAGE_ASK_STREAM_USAGE
+        # Per-token RPM/TPM limits, shared through Redis when REDIS_URL is set.
+        self.rate_limits = rate_limits or RateLimits(settings.REDIS_URL)
         self.cache = cache or RelayCache(
             refresh_seconds=settings.RELAY_REFRESH_SECONDS,
             read_version=RedisVersionReader(settings.REDIS_URL) if settings.REDIS_URL else None,
@@ -91,37 +116,71 @@ class RelayApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = _request_id(scope["headers"])
-        responded = False
+        exchange = _Exchange()
+        loop = asyncio.get_running_loop()
 
         async def tracked_send(message: dict[str, Any]) -> None:
-            nonlocal responded
-            responded = True
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                if exchange.meter is not None:
+                    exchange.meter.first_byte = loop.time()
             await send(message)
 
         try:
-            await self._handle(scope, receive, tracked_send, request_id)
+            exchange.client_left = await self._handle(
+                scope, receive, tracked_send, request_id, exchange
+            )
         except ApiError as exc:
-            await send_error(send, exc, request_id)
+            exchange.error = exc.message
+            await send_error(tracked_send, exc, request_id)
         except ClientGone:
+            exchange.client_left = True
             log.info("client went away while sending its request (request %s)", request_id)
         except DatabaseError:
             log.exception("relay could not read the database (request %s)", request_id)
-            if not responded:
+            if not exchange.status:
                 unavailable = ApiError(
                     503,
                     "The gateway cannot reach its database; try again shortly.",
                     code="gateway_unavailable",
                 )
-                await send_error(send, unavailable, request_id)
+                exchange.error = unavailable.message
+                await send_error(tracked_send, unavailable, request_id)
         except Exception:
             log.exception("relay failed (request %s)", request_id)
-            if not responded:
+            if not exchange.status:
                 failed = ApiError(500, "The gateway failed; see its log.", code="internal_error")
-                await send_error(send, failed, request_id)
+                exchange.error = failed.message
+                await send_error(tracked_send, failed, request_id)
+        finally:
+            if exchange.meter is not None:
+                self._record(exchange, loop.time())
+
+    def _record(self, exchange: _Exchange, now: float) -> None:
+        """The request's usage record, handed to the writer (never raises into the relay)."""
+        meter = exchange.meter
+        assert meter is not None
+        try:
+            status = CLIENT_CLOSED if exchange.client_left else exchange.status
+            error = exchange.error or meter.entry.error
+            if exchange.client_left and not error:
+                error = "The client went away before the answer ended."
+            entry = meter.finish(status, error, now)
+            self.usage.add(entry)
+            if entry.token_id is not None and entry.total_tokens:
+                self.rate_limits.note_tokens(entry.token_id, entry.total_tokens)
+        except Exception:
+            log.exception("could not record the usage of request %s", meter.entry.request_id)
 
     async def _handle(
-        self, scope: dict[str, Any], receive: Any, send: Any, request_id: str
-    ) -> None:
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        request_id: str,
+        exchange: _Exchange,
+    ) -> bool:
+        """Answers the request; True when the client went away before the answer ended."""
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         # Checked before anything else: neither needs the database.
         path = _checked_path(scope)
@@ -137,19 +196,43 @@ class RelayApp:
         # The server has already replaced the peer by X-Forwarded-For's client when the peer is
         # a proxy named in TOLLGATE_TRUSTED_PROXIES (none by default), and only then.
         client = scope.get("client")
-        token = await self._authenticate(bearer_key(headers), client[0] if client else None)
+        client_ip = client[0] if client else None
+        token = await self._authenticate(bearer_key(headers), client_ip)
+        meter = exchange.meter = Meter(
+            UsageEntry(
+                created_at=timezone.now(),
+                request_id=request_id,
+                token_id=token.id,
+                client_ip=client_ip,
+                endpoint="/v1" + path.text,
+            ),
+            started=asyncio.get_running_loop().time(),
+        )
+        self.usage.note_used(token.id)
         method = scope["method"]
 
         if path.is_models:
             if method != "GET":
                 raise ApiError(405, f"{method} is not allowed here.", code="method_not_allowed")
             await self._models(token, path, send, request_id)
-            return
+            return False
         if method != "POST" or path.upstream is None:
             raise ApiError(404, f"Invalid URL ({method} /v1{path.text}).", code="unknown_url")
 
         body = await _read_body(receive, settings.MAX_REQUEST_BYTES)
         parsed = parse_body(_header(headers, b"content-type"), body)
+        meter.payload = parsed.payload
+        if parsed.model:
+            meter.entry.requested_model = parsed.model
+        if parsed.payload is not None and parsed.payload.get("stream") is True:
+            meter.entry.stream = True
+            if (
+                self.ask_stream_usage
+                and path.upstream in STREAM_USAGE_PATHS
+                and not asks_for_usage(parsed)
+            ):
+                body = ask_for_usage(body, parsed)
+                meter.ask_stream_usage = True
         if not parsed.model:
             raise ApiError(
                 400, "You must provide a model parameter.", code="missing_model", param="model"
@@ -179,8 +262,10 @@ class RelayApp:
                 code="model_not_found",
                 param="model",
             )
+        admission = await self.rate_limits.admit(token)
+        if not admission.allowed:
+            raise admission.error()
         routes = iter_attempts(tiers, self.rng)
-        self.cache.last_used.note(token.id)
         request = Forward(
             method=method,
             path=path.upstream,
@@ -191,8 +276,9 @@ class RelayApp:
             model=model,
             request_id=request_id,
             hops=hops,
+            meter=meter,
         )
-        await _until_disconnect(
+        return await _until_disconnect(
             lambda send: forward(request, routes, send, self.limits), send, receive, request_id
         )
 
@@ -215,7 +301,6 @@ class RelayApp:
             for name in self.cache.table.models_by_group.get(token.group, ())
             if token.may_use(name)
         ]
-        self.cache.last_used.note(token.id)
         if len(path.segments) > 1:
             # A model id may hold slashes (`org/model`), sent plain or as %2F.
             wanted = "/".join(path.segments[1:])
@@ -255,7 +340,9 @@ class RelayApp:
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await self._stop_prober()
+                    await self.usage.aclose()
                     await self.rechecks.aclose()
+                    await self.rate_limits.aclose()
                     await self.channel_health.drain()
                     await self.cache.aclose()
                     await close_clients()
@@ -287,8 +374,11 @@ class RelayApp:
 
 async def _until_disconnect(
     work: Callable[[Send], Awaitable[None]], send: Send, receive: Any, request_id: str
-) -> None:
-    """Run the forwarding; if the client goes away first, cancel it (and the upstream call)."""
+) -> bool:
+    """Run the forwarding; if the client goes away first, cancel it (and the upstream call).
+
+    True when the client went away before the answer ended.
+    """
     finished = False
 
     async def send_and_note_end(message: dict[str, Any]) -> None:
@@ -311,10 +401,11 @@ async def _until_disconnect(
         if not task.done():
             task.cancel()
     if task.cancelled():
-        return
+        return True
     exception = task.exception()
     if exception is not None:
         raise exception
+    return False
 
 
 async def _disconnected(receive: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -244,16 +245,25 @@ def with_model(body: bytes, parsed: ParsedBody, model: str) -> bytes:
         )
         if spliced is not None:
             return spliced
-        # Re-encode with the standard library: orjson would turn huge integers into floats.
-        payload = _stdlib_loads(body)
-        payload["model"] = model
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        try:
-            return text.encode()
-        except UnicodeEncodeError:
-            # A lone surrogate in the client's text: keep it, escaped, as the client sent it.
-            return json.dumps(payload, separators=(",", ":")).encode()
+
+        def rename(payload: dict[str, Any]) -> None:
+            payload["model"] = model
+
+        return reencoded(body, rename)
     if parsed.model_span is not None:
         start, end = parsed.model_span
         return body[:start] + model.encode() + body[end:]
     return body
+
+
+def reencoded(body: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """A JSON object body decoded, changed by `change`, and encoded again compactly."""
+    # The standard library both ways: orjson would turn huge integers into floats.
+    payload = _stdlib_loads(body)
+    change(payload)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate in the client's text: keep it, escaped, as the client sent it.
+        return json.dumps(payload, separators=(",", ":")).encode()

@@ -4,7 +4,7 @@ Steady state costs no database work per request: the routing table and token rec
 memory; at most every `refresh_seconds` one process-wide check reads the relay-state version
 (Redis or one row), and only a changed version reloads the table and forgets known tokens.
 The pieces: table.py loads the table, version.py reads the version, token_check.py checks
-keys, last_used.py writes when tokens were used (on these same ticks).
+keys.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from gateway.relay import table as table_loader
 from gateway.relay import version
 from gateway.relay.db import db_call
-from gateway.relay.last_used import LastUsed
 from gateway.relay.routing import EMPTY_TABLE, RoutingTable
 from gateway.relay.token_check import TokenKeys
 
@@ -32,7 +31,6 @@ class RelayCache:
         self,
         *,
         refresh_seconds: float = 0.5,
-        last_used_flush_seconds: float = 30.0,
         # Where the version is read: Redis when configured, else the database.
         read_version: Callable[[], Awaitable[int]] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -47,7 +45,6 @@ class RelayCache:
         self.clock = clock
         self.table: RoutingTable = EMPTY_TABLE
         self.tokens = TokenKeys()
-        self.last_used = LastUsed(last_used_flush_seconds)
         self._version: int | None = None
         self._source_version: int | None = None
         self._next_check = 0.0
@@ -129,7 +126,6 @@ class RelayCache:
             self._next_full_reload = now + FULL_RELOAD_SECONDS
         self._source_version = source_version
         self._next_check = self.clock() + self.refresh_seconds
-        self.last_used.tick(now)
 
     async def _read_source_version(self) -> int:
         if self.read_version is not None:
@@ -140,6 +136,5 @@ class RelayCache:
         return await version.version_from_database()
 
     async def aclose(self) -> None:
-        await self.last_used.flush()
         if isinstance(self.read_version, version.RedisVersionReader):
             await self.read_version.aclose()

@@ -41,13 +41,16 @@ from gateway.relay.failures import Failure, classify, retry_after_seconds
 from gateway.relay.headers import client_response_headers, upstream_headers
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import outgoing_hops
+from gateway.relay.metering import Meter
 from gateway.relay.model_rename import rename_model_in_json
 from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.responses import JSON_CONTENT_TYPE, Send, send_whole
 from gateway.relay.routing import Route
 from gateway.relay.slots import ChannelSlots
 from gateway.relay.sse import SSERewriter
-from gateway.relay.stream_relay import log_broken_answer, relay_chunks, relay_stream
+from gateway.relay.stream_relay import Watch, log_broken_answer, relay_chunks, relay_stream
+from gateway.relay.stream_usage import StreamTap
+from usage.counting import answer_text, usage_in_tail, usage_of_answer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class Forward:
     model: str
     request_id: str
     hops: int  # gateways this request passed before this one
+    meter: Meter | None = None  # notes attempts and usage for the request's usage record
 
 
 @dataclass(slots=True)
@@ -105,6 +109,7 @@ class _Failed:
     code: str
     detail: str  # scrubbed: nothing of the channel's key or address
     retry_after: float | None = None
+    upstream_status: int | None = None  # the channel's HTTP status, when it answered one
 
 
 def timeouts_for(route: Route) -> Timeouts:
@@ -135,7 +140,9 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
     Raises ApiError when every attempt failed before anything reached the client.
     """
     client = get_client()
-    started = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    meter = request.meter
     failed: _Failed | None = None
     cooling = 0
     tried = 0
@@ -151,10 +158,14 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
             )
             continue
         tried += 1
+        attempt_started = loop.time()
+        outcome: _Failed | None = _INTERRUPTED
         try:
-            failed = await _attempt(client, route, request, send, limits, started)
+            outcome = failed = await _attempt(client, route, request, send, limits, started)
         finally:
             limits.slots.release(route.channel_id)
+            if meter is not None:
+                _note_attempt(meter, route, outcome, attempt_started, loop.time())
         if failed is None:
             return
     if failed is None:
@@ -179,6 +190,26 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
     )
 
 
+# An attempt cut off by the client leaving (or an error of the relay's own).
+_INTERRUPTED = _Failed(499, "interrupted", "The attempt was cut off.")
+
+
+def _note_attempt(
+    meter: Meter, route: Route, outcome: _Failed | None, started: float, now: float
+) -> None:
+    if outcome is None:  # answered: with its own status and error (a 4xx passed on)
+        meter.attempt(
+            route.channel_id, meter.answer_status, meter.entry.error or None, started, now
+        )
+    elif outcome is _INTERRUPTED:
+        # The channel may have been answering when the client left.
+        answering = meter.entry.channel_id == route.channel_id
+        status = meter.answer_status if answering else None
+        meter.attempt(route.channel_id, status, outcome.detail, started, now)
+    else:
+        meter.attempt(route.channel_id, outcome.upstream_status, outcome.detail, started, now)
+
+
 async def _attempt(
     client: httpx.AsyncClient,
     route: Route,
@@ -194,6 +225,8 @@ async def _attempt(
     if loop.time() >= deadline:
         return _Failed(504, "upstream_timeout", "The request ran out of time.")
     sent_model = upstream_model(route.model_mapping, request.model)
+    if request.meter is not None:
+        request.meter.entry.upstream_model = sent_model
     # The path was rebuilt from validated segments: nothing in it can climb out of base_url.
     url = route.base_url + request.path
     if request.query:
@@ -304,10 +337,10 @@ def _broke_off(route: Route, exc: Exception, request_id: str, limits: Limits) ->
     return _Failed(502, "upstream_error", "The upstream broke off its answer.")
 
 
-def _garbage(route: Route, request: Forward, limits: Limits, what: str) -> _Failed:
+def _garbage(route: Route, request: Forward, limits: Limits, what: str, status: int) -> _Failed:
     log.warning("channel %s answered %s (request %s)", route.name, what, request.request_id)
     limits.health.note_failure(route.channel_id, f"answered {what}")
-    return _Failed(502, "upstream_error", f"The upstream answered {what}.")
+    return _Failed(502, "upstream_error", f"The upstream answered {what}.", upstream_status=status)
 
 
 async def _answer(
@@ -326,51 +359,44 @@ async def _answer(
     if opening.kind == "error":
         return await _upstream_failed(response, opening.content, route, request, send, limits)
     if opening.kind == "garbage":
-        return _garbage(route, request, limits, f"HTTP {status} with an HTML page")
+        return _garbage(route, request, limits, f"HTTP {status} with an HTML page", status)
     content = opening.content
-    if (
-        opening.kind == "whole"
-        and request.path in JSON_ANSWER_PATHS
-        and not _is_json_object(content)
-    ):
-        return _garbage(route, request, limits, f"HTTP {status} with a body that is not JSON")
+    answer: dict[str, Any] | None = None
+    if opening.kind == "whole" and request.path in JSON_ANSWER_PATHS:
+        is_object, answer = _json_object(content)
+        if not is_object:
+            what = f"HTTP {status} with a body that is not JSON"
+            return _garbage(route, request, limits, what, status)
+    meter = request.meter
+    if meter is not None:
+        meter.entry.channel_id = route.channel_id
+        meter.answer_status = status
 
     headers = client_response_headers(response.headers, secret_bytes)
     headers.append((b"x-request-id", request.request_id.encode()))
     renamed = sent_model != request.model
-    if opening.kind == "stream":
-        rewriter = SSERewriter(
-            request.model if renamed else None,
-            key=key_bytes,
-            secrets=secret_bytes,
-        )
-        assert opening.chunks is not None
-        await relay_stream(
-            status,
-            headers,
-            content,
-            opening.chunks,
-            rewriter,
-            send,
-            route=route,
-            request_id=request.request_id,
-            idle=timeouts.stream_idle,
-            deadline=deadline,
-        )
+    if opening.chunks is not None:  # a stream or chunks: relayed while still arriving
+        watch = Watch(route, request.request_id, timeouts.stream_idle, deadline)
+        if opening.kind == "stream":
+            tap = None
+            if meter is not None:
+                tap = meter.tap = StreamTap(hide_usage=meter.ask_stream_usage)
+            rewriter = SSERewriter(
+                request.model if renamed else None,
+                key=key_bytes,
+                secrets=secret_bytes,
+                tap=tap,
+            )
+            broke = await relay_stream(
+                status, headers, content, opening.chunks, rewriter, send, watch
+            )
+        else:
+            broke = await relay_chunks(status, headers, opening.chunks, send, watch)
+        if meter is not None and broke:
+            meter.entry.error = broke
         return None
-    if opening.kind == "chunks":
-        assert opening.chunks is not None
-        await relay_chunks(
-            status,
-            headers,
-            opening.chunks,
-            send,
-            route=route,
-            request_id=request.request_id,
-            idle=timeouts.stream_idle,
-            deadline=deadline,
-        )
-        return None
+    if meter is not None:
+        _note_answer_usage(meter, request, response, content, answer)
     if renamed and response.headers.get("content-type", "").startswith("application/json"):
         content = rename_model_in_json(content, request.model)
     if key_bytes and key_bytes in content:
@@ -392,6 +418,10 @@ async def _upstream_failed(
     secrets, secret_bytes, _ = _secrets(route.api_key, route.base_url)
     kind = classify(status, content, limits.fatal_patterns)
     if kind is Failure.CLIENT:
+        if request.meter is not None:
+            request.meter.entry.channel_id = route.channel_id
+            request.meter.answer_status = status
+            request.meter.entry.error = upstream_error_message(status, content, secrets)
         headers = client_response_headers(response.headers, secret_bytes)
         # The body is now our JSON error, whatever type the upstream's was.
         headers = [header for header in headers if header[0] != b"content-type"]
@@ -416,21 +446,46 @@ async def _upstream_failed(
         seconds = retry_after_seconds(response.headers.get("retry-after"), time.time())
         seconds = seconds or limits.cooldown_seconds
         limits.health.cool_down(route.channel_id, seconds)
-        return _Failed(503, "upstream_rate_limited", detail, retry_after=seconds)
+        return _Failed(
+            503, "upstream_rate_limited", detail, retry_after=seconds, upstream_status=status
+        )
     else:
         limits.health.note_failure(route.channel_id, reason)
-    return _Failed(502, "upstream_error", detail)
+    return _Failed(502, "upstream_error", detail, upstream_status=status)
 
 
-def _is_json_object(content: bytes) -> bool:
+def _json_object(content: bytes) -> tuple[bool, dict[str, Any] | None]:
+    """Whether `content` is a JSON object, and the object (None when too big to parse)."""
     if len(content) > FULL_JSON_CHECK_BYTES:
         # A big answer (many embeddings) is not parsed twice: its outline has to do.
         stripped = content.strip()
-        return stripped[:1] == b"{" and stripped[-1:] == b"}"
+        return stripped[:1] == b"{" and stripped[-1:] == b"}", None
     try:
-        return isinstance(orjson.loads(content), dict)
+        payload = orjson.loads(content)
     except orjson.JSONDecodeError:
-        return False
+        return False, None
+    return isinstance(payload, dict), payload if isinstance(payload, dict) else None
+
+
+def _note_answer_usage(
+    meter: Meter,
+    request: Forward,
+    response: httpx.Response,
+    content: bytes,
+    answer: dict[str, Any] | None,
+) -> None:
+    """The usage a whole answer reports; a chat or completion without any gets estimated."""
+    if answer is None and request.path not in JSON_ANSWER_PATHS:
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            return  # audio, say: no usage to read
+        if len(content) <= FULL_JSON_CHECK_BYTES:
+            answer = _json_object(content)[1]
+    if answer is not None:
+        meter.usage = usage_of_answer(answer)
+        if meter.usage is None and request.path in ("/chat/completions", "/completions"):
+            meter.answer_text = answer_text(answer)
+    else:
+        meter.usage = usage_in_tail(content)
 
 
 async def _read_limited(response: httpx.Response) -> bytes:

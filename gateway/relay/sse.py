@@ -8,6 +8,7 @@ import orjson
 
 from core.errors import scrub_bytes
 from gateway.relay.model_rename import rename_model
+from gateway.relay.stream_usage import StreamTap
 
 # A line longer than this goes out unfinished rather than grow the buffer without end.
 MAX_HELD_LINE = 4 * 1024 * 1024
@@ -21,13 +22,21 @@ class SSERewriter:
     `event: error`, or data holding an `"error"` key), where an upstream may echo it.
     Complete lines go out as soon as they arrive; only a line cut across two network reads
     waits for its end, so a secret split between reads is still found whole. A chunk with
-    no renaming to do and no "error" in it costs two substring searches.
+    no renaming to do and no "error" in it costs two substring searches. A `tap`
+    (stream_usage.py) sees the lines first, to read (and maybe hide) the usage chunk, and
+    what goes out after.
     """
 
     def __init__(
-        self, model: str | None = None, *, key: bytes = b"", secrets: Sequence[bytes] = ()
+        self,
+        model: str | None = None,
+        *,
+        key: bytes = b"",
+        secrets: Sequence[bytes] = (),
+        tap: StreamTap | None = None,
     ) -> None:
         self.model = model
+        self.tap = tap
         self._keys = [key] if key else []
         self._secrets = list(secrets)
         self._partial = b""
@@ -49,9 +58,16 @@ class SSERewriter:
         return self._lines(rest) if rest else b""
 
     def _lines(self, data: bytes) -> bytes:
+        tap = self.tap
+        if tap is not None:
+            data = tap.take(data)
         if self.model is None and not self._in_error_event and b"error" not in data:
-            return scrub_bytes(data, self._keys)
-        return b"".join(self._line(line) for line in data.splitlines(keepends=True))
+            out = scrub_bytes(data, self._keys)
+        else:
+            out = b"".join(self._line(line) for line in data.splitlines(keepends=True))
+        if tap is not None:
+            tap.relayed(out)
+        return out
 
     def _line(self, line: bytes) -> bytes:
         if not line.strip():

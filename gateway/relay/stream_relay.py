@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from core.errors import error_body, scrub, secrets_of
 from core.http_clients import UPSTREAM_ERRORS
@@ -27,6 +28,19 @@ def log_broken_answer(route: Route, exc: Exception, request_id: str) -> None:
     log.warning("channel %s broke off its answer: %s (request %s)", route.name, reason, request_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Whose answer is relayed, and how long it may keep the client waiting.
+
+    `idle`: seconds a chunk may take at most; `deadline`: the request's end, in loop time.
+    """
+
+    route: Route
+    request_id: str
+    idle: float
+    deadline: float
+
+
 async def relay_stream(
     status: int,
     headers: list[tuple[bytes, bytes]],
@@ -34,54 +48,41 @@ async def relay_stream(
     chunks: AsyncIterator[bytes],
     rewriter: SSERewriter,
     send: Send,
-    *,
-    route: Route,
-    request_id: str,
-    idle: float,
-    deadline: float,
-) -> None:
+    watch: Watch,
+) -> str | None:
     """An SSE answer: `first` (already read, before anything was sent) then the rest.
 
-    No chunk for `idle` seconds, or the request's `deadline` (loop time) passed: the stream
-    ends with an error event and without `[DONE]`, so the client knows it is cut short.
+    No chunk for `idle` seconds, or the request's `deadline` passed: the stream ends with an
+    error event and without `[DONE]`, so the client knows it is cut short. Returns that
+    error's message, None when the stream ended well.
     """
     headers += STREAM_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    loop = asyncio.get_running_loop()
     try:
         out = rewriter.feed(first)
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
-        # One timer, moved before each read and lifted while the client is sent to: a slow
-        # client is not a silent upstream.
-        async with asyncio.timeout(None) as window:
-            while True:
-                window.reschedule(min(loop.time() + idle, deadline))
-                chunk = await anext(chunks, None)
-                window.reschedule(None)
-                if chunk is None:
-                    break
-                out = rewriter.feed(chunk)
-                if out:
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
+        await _pass_on(chunks, rewriter.feed, send, watch)
     except TimeoutError:
-        log.warning("channel %s went silent mid-stream (request %s)", route.name, request_id)
-        await _end_with_error(
+        log.warning(
+            "channel %s went silent mid-stream (request %s)", watch.route.name, watch.request_id
+        )
+        return await _end_with_error(
             send, "The upstream stopped sending; the answer is incomplete.", "upstream_timeout"
         )
-        return
     except UPSTREAM_ERRORS as exc:
         # Headers are gone already; an error event is how an OpenAI client learns of it.
-        log_broken_answer(route, exc, request_id)
+        log_broken_answer(watch.route, exc, watch.request_id)
         # A line cut off mid-way is dropped: half an event would only fail to parse.
-        await _end_with_error(send, "The upstream broke off the stream.", "upstream_error")
-        return
+        return await _end_with_error(send, "The upstream broke off the stream.", "upstream_error")
     await send({"type": "http.response.body", "body": rewriter.flush()})
+    return None
 
 
-async def _end_with_error(send: Send, message: str, code: str) -> None:
+async def _end_with_error(send: Send, message: str, code: str) -> str:
     event = error_body(502, message, code=code)
     await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n"})
+    return message
 
 
 async def relay_chunks(
@@ -89,27 +90,44 @@ async def relay_chunks(
     headers: list[tuple[bytes, bytes]],
     chunks: AsyncIterator[bytes],
     send: Send,
-    *,
-    route: Route,
-    request_id: str,
-    idle: float,
-    deadline: float,
-) -> None:
-    """Chunked binary (speech audio, say): pass it on as it arrives."""
+    watch: Watch,
+) -> str | None:
+    """Chunked binary (speech audio, say): pass it on as it arrives.
+
+    Returns why it broke off, None when it ended well.
+    """
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    loop = asyncio.get_running_loop()
     try:
-        async with asyncio.timeout(None) as window:
-            while True:
-                window.reschedule(min(loop.time() + idle, deadline))
-                chunk = await anext(chunks, None)
-                window.reschedule(None)
-                if chunk is None:
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await _pass_on(chunks, None, send, watch)
     except (TimeoutError, *UPSTREAM_ERRORS) as exc:
         # Ending the body normally would pass a truncated file off as whole: leave it
         # unfinished, so the server drops the connection and the client sees the break.
-        log_broken_answer(route, exc, request_id)
-        return
+        log_broken_answer(watch.route, exc, watch.request_id)
+        return "The upstream broke off its answer."
     await send({"type": "http.response.body", "body": b""})
+    return None
+
+
+async def _pass_on(
+    chunks: AsyncIterator[bytes],
+    feed: Callable[[bytes], bytes] | None,
+    send: Send,
+    watch: Watch,
+) -> None:
+    """Send each chunk on as it arrives (through `feed`, if any); TimeoutError when one is late.
+
+    One timer, moved before each read and lifted while the client is sent to: a slow client
+    is not a silent upstream.
+    """
+    loop = asyncio.get_running_loop()
+    idle, deadline = watch.idle, watch.deadline
+    async with asyncio.timeout(None) as window:
+        while True:
+            window.reschedule(min(loop.time() + idle, deadline))
+            chunk = await anext(chunks, None)
+            window.reschedule(None)
+            if chunk is None:
+                return
+            out = chunk if feed is None else feed(chunk)
+            if out:
+                await send({"type": "http.response.body", "body": out, "more_body": True})

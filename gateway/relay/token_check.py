@@ -36,6 +36,8 @@ class TokenRecord:
     expires_at: float | None  # epoch seconds
     allowed_models: frozenset[str]  # empty: every model
     allowed_networks: tuple[IPNetwork, ...]  # empty: every address
+    rpm_limit: int | None = None  # requests per minute; None: no limit
+    tpm_limit: int | None = None  # tokens per minute; None: no limit
 
     def may_use(self, model: str) -> bool:
         return not self.allowed_models or model in self.allowed_models
@@ -80,6 +82,8 @@ def load_token_records(prefix: str) -> list[TokenRecord]:
             expires_at=token.expires_at.timestamp() if token.expires_at else None,
             allowed_models=frozenset(token.allowed_models or ()),
             allowed_networks=parse_networks(token.allowed_ips or ()),
+            rpm_limit=token.rpm_limit,
+            tpm_limit=token.tpm_limit,
         )
         for token in Token.objects.filter(prefix=prefix)
     ]

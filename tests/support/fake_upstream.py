@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.servers import serve_asgi
+from tests.support.upstream_parts import (
+    ServedUpstream,
+    chat_chunk,
+    chat_completion,
+    read_body,
+    running,
+    send_whole,
+    sse_event,
+    text_event,
+)
 
 
 @dataclass
@@ -31,7 +40,7 @@ class Recorded:
 
 
 @dataclass
-class FakeUpstream:
+class FakeUpstream(ServedUpstream):
     name: str = "upstream"
     api_key: str = "sk-upstream-test-key-0123456789abcdef"
     models: list[str] = field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
@@ -53,20 +62,10 @@ class FakeUpstream:
     requests: list[Recorded] = field(default_factory=list)
     stream_finished: threading.Event = field(default_factory=threading.Event)
     client_disconnected: threading.Event = field(default_factory=threading.Event)
-    base_url: str = ""
-
-    @property
-    def v1(self) -> str:
-        return self.base_url + "/v1"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode()
         raw_path = scope.get("raw_path", b"").decode("latin-1")
@@ -116,7 +115,8 @@ class FakeUpstream:
         if self.fail_with is not None:
             status, payload = self.fail_with
             if isinstance(payload, bytes):
-                await _raw(send, status, payload, self.extra_headers)
+                headers = [(b"content-type", b"text/plain"), *self.extra_headers]
+                await send_whole(send, status, payload, headers)
             else:
                 await _json(send, status, payload, self.extra_headers)
             return
@@ -146,25 +146,8 @@ class FakeUpstream:
         elif path == "/v1/chat/completions" and self.truncate:
             await _truncated(send)
         elif path == "/v1/chat/completions":
-            await _json(
-                send,
-                200,
-                {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "created": 1700000000,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": f"hello from {self.name}"},
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-                },
-                self.extra_headers,
-            )
+            answer = chat_completion("chatcmpl-1", model, f"hello from {self.name}")
+            await _json(send, 200, answer, self.extra_headers)
         elif path == "/v1/completions":
             await _json(
                 send,
@@ -239,42 +222,16 @@ class FakeUpstream:
             }
         )
         for index in range(self.stream_chunks):
-            chunk = {
-                "id": "chatcmpl-s",
-                "object": "chat.completion.chunk",
-                "created": 1700000000,
-                "model": model,
-                "choices": [
-                    {"index": 0, "delta": {"content": f"part{index} "}, "finish_reason": None}
-                ],
-            }
-            await send(
-                {
-                    "type": "http.response.body",
-                    "more_body": True,
-                    "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
-                }
-            )
+            chunk = text_event(model, f"part{index} ")
+            await send({"type": "http.response.body", "more_body": True, "body": chunk})
             if index == 0 and self.hold_stream is not None:
                 released = await self._wait_for_release_or_disconnect(receive)
                 if not released:
                     return
-        usage = {
-            "id": "chatcmpl-s",
-            "object": "chat.completion.chunk",
-            "created": 1700000000,
-            "model": model,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-        }
+        usage = chat_chunk(model, {}, "stop")
         if (payload.get("stream_options") or {}).get("include_usage"):
             usage["usage"] = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
-        await send(
-            {
-                "type": "http.response.body",
-                "more_body": True,
-                "body": b"data: " + json.dumps(usage).encode() + b"\n\n",
-            }
-        )
+        await send({"type": "http.response.body", "more_body": True, "body": sse_event(usage)})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
         self.stream_finished.set()
 
@@ -294,39 +251,16 @@ class FakeUpstream:
 async def _json(
     send: Any, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                # What real upstreams send that says too much about a channel's account.
-                (b"openai-organization", b"org-upstream-secret"),
-                (b"set-cookie", b"__cf_bm=upstream-cookie; path=/"),
-                (b"x-ratelimit-remaining-requests", b"4999"),
-                (b"openai-processing-ms", b"12"),
-                *(extra or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _raw(send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain"),
-                (b"content-length", str(len(body)).encode()),
-                *extra,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    headers = [
+        (b"content-type", b"application/json"),
+        # What real upstreams send that says too much about a channel's account.
+        (b"openai-organization", b"org-upstream-secret"),
+        (b"set-cookie", b"__cf_bm=upstream-cookie; path=/"),
+        (b"x-ratelimit-remaining-requests", b"4999"),
+        (b"openai-processing-ms", b"12"),
+        *(extra or []),
+    ]
+    await send_whole(send, status, json.dumps(payload).encode(), headers)
 
 
 async def _truncated(send: Any) -> None:
@@ -347,7 +281,5 @@ async def _truncated(send: Any) -> None:
 
 @contextmanager
 def running_upstream(**options: Any) -> Iterator[FakeUpstream]:
-    upstream = FakeUpstream(**options)
-    with serve_asgi(upstream) as base_url:
-        upstream.base_url = base_url
+    with running(FakeUpstream(**options)) as upstream:
         yield upstream

@@ -21,13 +21,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.servers import serve_asgi
+from tests.support.upstream_parts import (
+    ServedUpstream,
+    chat_completion,
+    read_body,
+    running,
+    send_whole,
+    text_event,
+)
 
 CANARY_KEY = "sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e"
 
 
 @dataclass
-class FaultyUpstream:
+class FaultyUpstream(ServedUpstream):
     name: str = "faulty"
     api_key: str = CANARY_KEY
     models: list[str] = field(default_factory=lambda: ["gpt-4o-mini"])
@@ -39,11 +46,6 @@ class FaultyUpstream:
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     got_request: threading.Event = field(default_factory=threading.Event)
     hung_up: threading.Event = field(default_factory=threading.Event)
-    base_url: str = ""
-
-    @property
-    def v1(self) -> str:
-        return self.base_url + "/v1"
 
     @property
     def hostport(self) -> str:
@@ -63,12 +65,7 @@ class FaultyUpstream:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
             payload = json.loads(body) if body else None
         except ValueError:
@@ -95,7 +92,7 @@ class FaultyUpstream:
         elif mode == "stall":
             await _start(send, 200, [("content-type", "text/event-stream")], echo)
             for index in range(2):
-                event = _chunk(f"part{index} {echo}")
+                event = text_event("gpt-4o-mini", f"part{index} {echo}")
                 await send({"type": "http.response.body", "body": event, "more_body": True})
             await self._until_hung_up(receive)
         else:
@@ -122,59 +119,38 @@ class FaultyUpstream:
         if streamed:
             await _start(send, 200, [("content-type", "text/event-stream")], None)
             for index in range(2):
-                event = _chunk(f"part{index} ")
+                event = text_event("gpt-4o-mini", f"part{index} ")
                 await send({"type": "http.response.body", "body": event, "more_body": True})
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
             return
-        answer = {
-            "id": "chatcmpl-f",
-            "object": "chat.completion",
-            "created": 1700000000,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": f"hello from {self.name}"},
-                }
-            ],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-        }
+        answer = chat_completion("chatcmpl-f", model, f"hello from {self.name}")
         await _send(
             send, 200, json.dumps(answer).encode(), [("content-type", "application/json")], None
         )
 
 
-def _chunk(text: str) -> bytes:
-    chunk = {
-        "id": "chatcmpl-s",
-        "object": "chat.completion.chunk",
-        "created": 1700000000,
-        "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
-    }
-    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
-
-
-async def _start(send: Any, status: int, headers: list[tuple[str, str]], echo: str | None) -> None:
+def _encoded(headers: list[tuple[str, str]], echo: str | None) -> list[tuple[bytes, bytes]]:
     raw = [(name.encode(), value.encode()) for name, value in headers]
     if echo is not None:
         raw.append((b"x-upstream-debug", echo.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
+    return raw
+
+
+async def _start(send: Any, status: int, headers: list[tuple[str, str]], echo: str | None) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": _encoded(headers, echo)}
+    )
 
 
 async def _send(
     send: Any, status: int, body: bytes, headers: list[tuple[str, str]], echo: str | None
 ) -> None:
-    await _start(send, status, [*headers, ("content-length", str(len(body)))], echo)
-    await send({"type": "http.response.body", "body": body})
+    await send_whole(send, status, body, _encoded(headers, echo))
 
 
 @contextmanager
 def running_faulty_upstream(**options: Any) -> Iterator[FaultyUpstream]:
-    upstream = FaultyUpstream(**options)
-    with serve_asgi(upstream) as url:
-        upstream.base_url = url
+    with running(FaultyUpstream(**options)) as upstream:
         yield upstream
 
 

@@ -134,9 +134,7 @@ def serving_gateway(**relay_options: Any) -> Iterator[Gateway]:
     relay_options.setdefault("rng", random.Random(1234))
     # The recovery prober runs on its own schedule: only tests of it turn it on.
     relay_options.setdefault("prober", False)
-    relay = RelayApp(
-        cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0), **relay_options
-    )
+    relay = RelayApp(cache=RelayCache(refresh_seconds=0), **relay_options)
     counting = CountingApp(build_application(relay))
     # Lifespan on: the relay closes its upstream client when the server stops.
     with serve_asgi(counting, lifespan="on") as url:

@@ -34,6 +34,8 @@ def test_it_cleans_a_full_token() -> None:
             "expires_at": "2030-01-01T00:00:00Z",
             "models": ["gpt-4o", " gpt-4o ", "", "o1"],
             "allowed_ips": ["10.0.0.1"],
+            "rpm_limit": "60",
+            "tpm_limit": 40000,
         }
     ) == {
         "name": "Alice",
@@ -42,6 +44,8 @@ def test_it_cleans_a_full_token() -> None:
         "expires_at": datetime(2030, 1, 1, tzinfo=UTC),
         "models": ["gpt-4o", "o1"],
         "allowed_ips": ["10.0.0.1/32"],
+        "rpm_limit": 60,
+        "tpm_limit": 40000,
     }
 
 
@@ -53,6 +57,8 @@ def test_absent_fields_take_their_defaults() -> None:
         "expires_at": None,
         "models": [],
         "allowed_ips": [],
+        "rpm_limit": None,
+        "tpm_limit": None,
     }
 
 

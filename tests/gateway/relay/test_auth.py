@@ -237,7 +237,7 @@ def test_it_records_when_a_token_was_last_used(upstream: FakeUpstream) -> None:
     make_channel(upstream)
     key = make_token().key
     assert Token.objects.get().last_used_at is None
-    relay = RelayApp(cache=RelayCache(refresh_seconds=0, last_used_flush_seconds=0))
+    relay = RelayApp(cache=RelayCache(refresh_seconds=0))
 
     with serve_asgi(build_application(relay), lifespan="on") as url:
         Gateway(url=url, relay=relay).client(key).models.list()

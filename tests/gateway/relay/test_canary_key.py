@@ -56,13 +56,7 @@ def test_the_canary_key_never_leaves_the_gateway(
             make_channel(upstream)
         key = make_token().key
 
-        with httpx.stream(
-            "POST",
-            gateway.v1 + "/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"model": "gpt-4o-mini", "messages": [], "stream": stream},
-            timeout=30,
-        ) as response:
+        with gateway.stream_chat(key, stream=stream) as response:
             response.read()
         drain_relay(gateway.relay)
 

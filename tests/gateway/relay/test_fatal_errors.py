@@ -59,27 +59,30 @@ def test_a_fatal_error_disables_the_channel_at_once_and_the_request_is_served(
     assert dead.hostport not in channel.status_reason
 
 
-def test_a_plain_429_is_not_fatal(gateway: Gateway, upstream: FakeUpstream) -> None:
-    with running_faulty_upstream() as busy:
-        busy.answer("status", 429, {"error": {"message": "Rate limit reached for requests"}})
-        channel = make_channel(busy, priority=1)
-        make_channel(upstream)
-        key = make_token().key
-
-        assert gateway.post_chat(key).status_code == 200
-        drain_relay(gateway.relay)
-
-    channel.refresh_from_db()
-    assert channel.status == "enabled"
-
-
-def test_the_fatal_patterns_are_a_setting(
-    gateway: Gateway, upstream: FakeUpstream, settings: Any
+@pytest.mark.parametrize(
+    ("patterns", "answer", "status"),
+    [
+        (None, (429, {"error": {"message": "Rate limit reached for requests"}}), "enabled"),
+        (
+            ("quota of the month is gone",),
+            (500, {"error": {"message": "Your quota of the month is gone"}}),
+            "auto_disabled",
+        ),
+    ],
+    ids=["a_plain_429_is_not_fatal", "the_fatal_patterns_are_a_setting"],
+)
+def test_only_a_fatal_pattern_disables_the_channel(
+    gateway: Gateway,
+    upstream: FakeUpstream,
+    patterns: tuple[str, ...] | None,
+    answer: tuple[int, Any],
+    status: str,
 ) -> None:
-    gateway.relay.limits.fatal_patterns = ("quota of the month is gone",)
-    with running_faulty_upstream() as dead:
-        dead.answer("status", 500, {"error": {"message": "Your quota of the month is gone"}})
-        channel = make_channel(dead, priority=1)
+    if patterns is not None:
+        gateway.relay.limits.fatal_patterns = patterns
+    with running_faulty_upstream() as failing:
+        failing.answer("status", *answer)
+        channel = make_channel(failing, priority=1)
         make_channel(upstream)
         key = make_token().key
 
@@ -87,7 +90,7 @@ def test_the_fatal_patterns_are_a_setting(
         drain_relay(gateway.relay)
 
     channel.refresh_from_db()
-    assert channel.status == "auto_disabled"
+    assert channel.status == status
 
 
 def test_a_channel_disabled_by_hand_is_never_brought_back(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -57,68 +60,73 @@ def test_each_gateway_counts_itself_in_the_hop_header(
     assert [r.headers["x-tollgate-hops"] for r in upstream.requests] == ["2", "1"]
 
 
-def hold_a_stream(
-    gateway: Gateway, key: str, client: httpx.Client
-) -> tuple[httpx.Response, Iterator[str]]:
-    request = client.build_request(
-        "POST",
-        gateway.v1 + "/chat/completions",
-        headers={"Authorization": f"Bearer {key}"},
-        json={"model": "gpt-4o-mini", "messages": [], "stream": True},
-    )
-    response = client.send(request, stream=True)
-    lines = response.iter_lines()
-    # The first event is through: the stream holds its channel's slot from here on.
-    assert next(lines).startswith("data: ")
-    return response, lines
+@dataclass
+class HeldStream:
+    """A streamed answer that holds its channel's only slot until `finish`."""
+
+    gateway: Gateway
+    upstream: FakeUpstream
+    key: str
+    release: threading.Event
+    response: httpx.Response
+    lines: Iterator[str]
+
+    def finish(self) -> None:
+        self.release.set()
+        assert "data: [DONE]" in list(self.lines)
+        self.response.close()
+
+
+@contextmanager
+def holding_a_stream(
+    fallback: FakeUpstream | None = None, **gateway_options: Any
+) -> Iterator[HeldStream]:
+    """A gateway whose channels take one request at a time, the first one's slot taken by a
+    stream that waits; `fallback` is a second channel, tried after it."""
+    release = threading.Event()
+    with (
+        running_upstream(hold_stream=release) as held,
+        serving_gateway(channel_max_connections=1, **gateway_options) as gateway,
+        httpx.Client(timeout=30) as client,
+    ):
+        make_channel(held, priority=1)
+        if fallback is not None:
+            make_channel(fallback)
+        key = make_token().key
+        request = client.build_request(
+            "POST",
+            gateway.v1 + "/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o-mini", "messages": [], "stream": True},
+        )
+        response = client.send(request, stream=True)
+        lines = response.iter_lines()
+        # The first event is through: the stream holds its channel's slot from here on.
+        assert next(lines).startswith("data: ")
+        yield HeldStream(gateway, held, key, release, response, lines)
 
 
 def test_a_channel_at_its_cap_is_skipped_for_the_next(
     transactional_db: None, second_upstream: FakeUpstream
 ) -> None:
-    release = threading.Event()
-    with (
-        running_upstream(hold_stream=release) as held,
-        serving_gateway(channel_max_connections=1, retries=0) as gateway,
-        httpx.Client(timeout=30) as client,
-    ):
-        make_channel(held, priority=1)
-        make_channel(second_upstream)
-        key = make_token().key
-        stream, lines = hold_a_stream(gateway, key, client)
-
+    with holding_a_stream(second_upstream, retries=0) as held:
         # With no retries left, a skipped busy channel must not count as an attempt.
-        response = gateway.post_chat(key)
-
-        release.set()
-        assert "data: [DONE]" in list(lines)
-        stream.close()
+        response = held.gateway.post_chat(held.key)
+        held.finish()
 
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "hello from second"
-    assert len(held.requests) == 1
+    assert len(held.upstream.requests) == 1
 
 
 def test_when_every_channel_is_at_its_cap_the_client_hears_busy(transactional_db: None) -> None:
-    release = threading.Event()
-    with (
-        running_upstream(hold_stream=release) as held,
-        serving_gateway(channel_max_connections=1) as gateway,
-        httpx.Client(timeout=30) as client,
-    ):
-        make_channel(held)
-        key = make_token().key
-        stream, lines = hold_a_stream(gateway, key, client)
-
-        busy = gateway.post_chat(key)
-
-        release.set()
-        assert "data: [DONE]" in list(lines)
-        stream.close()
-        gateway.requests.wait_finished(2)  # both done: the slot is free again
-        after = gateway.post_chat(key)
+    with holding_a_stream() as held:
+        busy = held.gateway.post_chat(held.key)
+        held.finish()
+        held.gateway.requests.wait_finished(2)  # both done: the slot is free again
+        after = held.gateway.post_chat(held.key)
 
     assert busy.status_code == 503
     assert busy.json()["error"]["code"] == "channel_busy"
     assert after.status_code == 200
-    assert len(held.requests) == 2
+    assert len(held.upstream.requests) == 2

@@ -27,7 +27,7 @@ HOUR = 3600.0
 @contextmanager
 def slow_refreshing_server() -> Iterator[str]:
     relay = RelayApp(
-        cache=RelayCache(refresh_seconds=HOUR, last_used_flush_seconds=HOUR),
+        cache=RelayCache(refresh_seconds=HOUR),
         rng=random.Random(1),
         prober=False,
     )

@@ -28,7 +28,6 @@ def server(redis_url: str) -> Iterator[tuple[str, RelayApp]]:
     relay = RelayApp(
         cache=RelayCache(
             refresh_seconds=0,
-            last_used_flush_seconds=0,
             read_version=RedisVersionReader(redis_url) if redis_url else None,
         ),
         rng=random.Random(1),

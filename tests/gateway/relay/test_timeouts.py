@@ -4,9 +4,10 @@ error event and no [DONE]. The channels here set tiny timeouts; nothing sleeps."
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import pytest
 
 from channels_admin.models import Channel
 from core.state import bump_relay_version
@@ -14,23 +15,29 @@ from gateway.relay.forward import timeouts_for
 from gateway.relay.routing import Route
 from tests.support.factories import make_channel, make_token
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.faulty_upstream import running_faulty_upstream
+from tests.support.faulty_upstream import FaultyUpstream, running_faulty_upstream
 from tests.support.live_gateway import Gateway
 
 
-def test_an_upstream_that_never_answers_fails_over_within_the_first_byte_timeout(
-    gateway: Gateway, upstream: FakeUpstream
-) -> None:
+@pytest.fixture
+def silent_first(upstream: FakeUpstream) -> Iterator[tuple[FaultyUpstream, str]]:
+    """A channel that never answers (0.2 s to its first byte) tried before `upstream`, and a
+    token's key."""
     with running_faulty_upstream() as silent:
         silent.answer("hang")
         make_channel(silent, priority=1, first_byte_timeout=0.2)
         make_channel(upstream)
-        key = make_token().key
+        yield silent, make_token().key
 
-        started = time.monotonic()
-        response = gateway.post_chat(key)
-        elapsed = time.monotonic() - started
-        assert silent.hung_up.wait(timeout=10)  # the gateway let go of it
+
+def test_an_upstream_that_never_answers_fails_over_within_the_first_byte_timeout(
+    gateway: Gateway, silent_first: tuple[FaultyUpstream, str]
+) -> None:
+    silent, key = silent_first
+    started = time.monotonic()
+    response = gateway.post_chat(key)
+    elapsed = time.monotonic() - started
+    assert silent.hung_up.wait(timeout=10)  # the gateway let go of it
 
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "hello from upstream"
@@ -39,19 +46,14 @@ def test_an_upstream_that_never_answers_fails_over_within_the_first_byte_timeout
 
 
 def test_a_stream_that_hangs_before_its_first_event_fails_over(
-    gateway: Gateway, upstream: FakeUpstream
+    gateway: Gateway, silent_first: tuple[FaultyUpstream, str]
 ) -> None:
-    with running_faulty_upstream() as silent:
-        silent.answer("hang")
-        make_channel(silent, priority=1, first_byte_timeout=0.2)
-        make_channel(upstream)
-        key = make_token().key
-
-        chunks = list(
-            gateway.client(key).chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
-            )
+    _, key = silent_first
+    chunks = list(
+        gateway.client(key).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
         )
+    )
 
     assert next(c.choices[0].delta.content for c in chunks if c.choices) == "part0 "
 
@@ -62,13 +64,7 @@ def test_a_stalled_stream_ends_with_an_error_event_and_no_done(gateway: Gateway)
         make_channel(stalling, stream_idle_timeout=0.2)
         key = make_token().key
 
-        with httpx.stream(
-            "POST",
-            gateway.v1 + "/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"model": "gpt-4o-mini", "messages": [], "stream": True},
-            timeout=30,
-        ) as response:
+        with gateway.stream_chat(key) as response:
             body = response.read()
         assert stalling.hung_up.wait(timeout=10)
 

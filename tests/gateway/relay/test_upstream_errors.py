@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
 
@@ -10,25 +12,31 @@ from tests.support.fake_upstream import FakeUpstream, running_upstream
 from tests.support.live_gateway import Gateway
 
 
-def test_an_upstream_client_error_keeps_its_status_and_message(gateway: Gateway) -> None:
-    refusal = {
-        "error": {
-            "message": "max_tokens is too large",
-            "type": "invalid_request_error",
-            "param": "max_tokens",
-            "code": "bad_max_tokens",
-        }
-    }
-    with running_upstream(fail_with=(400, refusal)) as strict:
-        make_channel(strict)
+def _error_from_the_only_channel(
+    gateway: Gateway, status: int, error: dict[str, Any], expected: type[openai.APIStatusError]
+) -> tuple[openai.APIStatusError, FakeUpstream]:
+    """What the SDK raises when the one channel answers `status` with `error`, and that
+    channel's upstream."""
+    with running_upstream(fail_with=(status, {"error": error})) as failing:
+        make_channel(failing)
         key = make_token().key
-        with pytest.raises(openai.BadRequestError) as raised:
+        with pytest.raises(expected) as raised:
             gateway.client(key).chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
             )
+    return raised.value, failing
 
-    error = raised.value.body
-    assert error == {
+
+def test_an_upstream_client_error_keeps_its_status_and_message(gateway: Gateway) -> None:
+    refusal = {
+        "message": "max_tokens is too large",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "bad_max_tokens",
+    }
+    raised, strict = _error_from_the_only_channel(gateway, 400, refusal, openai.BadRequestError)
+
+    assert raised.body == {
         "message": "max_tokens is too large",
         "type": "invalid_request_error",
         "param": "max_tokens",
@@ -66,25 +74,17 @@ def test_a_non_json_upstream_error_becomes_an_openai_error(gateway: Gateway) -> 
 
 def test_a_rate_limited_last_channel_is_a_clean_503(gateway: Gateway) -> None:
     limited = {
-        "error": {
-            "message": "Rate limit reached",
-            "type": "rate_limit_error",
-            "param": None,
-            "code": "rate_limit_exceeded",
-        }
+        "message": "Rate limit reached",
+        "type": "rate_limit_error",
+        "param": None,
+        "code": "rate_limit_exceeded",
     }
-    with running_upstream(fail_with=(429, limited)) as busy:
-        make_channel(busy)
-        key = make_token().key
-        with pytest.raises(openai.InternalServerError) as raised:
-            gateway.client(key).chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
-            )
+    raised, _ = _error_from_the_only_channel(gateway, 429, limited, openai.InternalServerError)
 
     # Every channel failed (issue 8): one clean 503, the upstream's message kept.
-    assert raised.value.status_code == 503
-    assert raised.value.code == "upstream_rate_limited"
-    assert "Rate limit reached" in raised.value.message
+    assert raised.status_code == 503
+    assert raised.code == "upstream_rate_limited"
+    assert "Rate limit reached" in raised.message
 
 
 def test_upstream_response_headers_that_name_the_upstream_are_dropped(
