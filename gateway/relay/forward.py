@@ -42,7 +42,7 @@ from gateway.relay.headers import client_response_headers, upstream_headers
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import outgoing_hops
 from gateway.relay.metering import Meter
-from gateway.relay.model_rename import rename_model_in_json
+from gateway.relay.model_rename import rename_model, rename_model_in_json
 from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.responses import JSON_CONTENT_TYPE, Send, send_whole
 from gateway.relay.routing import Route
@@ -398,7 +398,11 @@ async def _answer(
     if meter is not None:
         _note_answer_usage(meter, request, response, content, answer)
     if renamed and response.headers.get("content-type", "").startswith("application/json"):
-        content = rename_model_in_json(content, request.model)
+        if answer is None:
+            content = rename_model_in_json(content, request.model)
+        elif rename_model(answer, request.model):
+            # Already parsed for the JSON check and the usage: not parsed a second time.
+            content = orjson.dumps(answer)
     if key_bytes and key_bytes in content:
         content = scrub_bytes(content, [key_bytes])
     await send_whole(send, status, headers, content)
