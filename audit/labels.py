@@ -32,6 +32,7 @@ OBJECT_TYPE_LABELS: dict[str, Promise] = {
     "admin_key": _("Admin API key"),
     "user": _("Admin user"),
     "price": _("Price"),
+    "group_multiplier": _("Group multiplier"),
 }
 
 

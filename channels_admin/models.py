@@ -123,3 +123,71 @@ class ProberLock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Channel health over time, kept current by the usage writer (usage/aggregates.py) as it
+# writes usage records: every attempt on a channel, failovers' failed tries included.
+MAX_AGGREGATED_ERROR = 200
+
+
+class ChannelHourly(models.Model):
+    """Every attempt on a channel in an hour (failovers' failed tries included): its health."""
+
+    hour = models.DateTimeField()
+    channel_id = models.BigIntegerField()
+    attempts = models.BigIntegerField(default=0)
+    successes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "channel_id"], name="channel_hourly_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} channel {self.channel_id}"
+
+
+class LatencyKind(models.TextChoices):
+    LATENCY = "latency", _("latency")  # each attempt's, start to end
+    FIRST_BYTE = "first_byte", _("time to first byte")  # the answering channel's
+
+
+class ChannelLatency(models.Model):
+    """How many attempts in an hour fell in each latency bucket (usage/aggregates.py's
+    bounds): merged over hours, the buckets give p50 and p95 without keeping every value."""
+
+    hour = models.DateTimeField()
+    channel_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=LatencyKind.choices)
+    bucket = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "channel_id", "kind", "bucket"], name="channel_latency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} channel {self.channel_id} {self.kind}[{self.bucket}]"
+
+
+class ChannelError(models.Model):
+    """A channel's failed attempts in an hour, by status and (sanitised, shortened) error."""
+
+    hour = models.DateTimeField()
+    channel_id = models.BigIntegerField()
+    status = models.PositiveSmallIntegerField(default=0)  # 0: no HTTP answer
+    error = models.CharField(max_length=MAX_AGGREGATED_ERROR, default="", blank=True)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "channel_id", "status", "error"], name="channel_error_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} channel {self.channel_id} {self.status}"

@@ -117,6 +117,7 @@ class ApiError(Exception):
         code: str,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -124,3 +125,4 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.type = type  # None: the usual type for the status

@@ -25,5 +25,10 @@ urlpatterns = [
     path("tokens/<int:token_id>", admin_key_required(tokens_api.token), name="token"),
     path("audit", admin_key_required(audit_api.events), name="audit"),
     path("usage", admin_key_required(usage_api.records), name="usage"),
+    path("prices", admin_key_required(usage_api.price_list), name="prices"),
+    # Model names may contain "/" ("org/model"): the rest of the path is the name.
+    path("prices/<path:model>", admin_key_required(usage_api.price), name="price"),
+    path("groups", admin_key_required(usage_api.group_list), name="groups"),
+    path("groups/<path:name>", admin_key_required(usage_api.group), name="group"),
     re_path(r"", admin_key_required(unknown_route)),
 ]

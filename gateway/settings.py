@@ -242,6 +242,13 @@ USAGE_BUFFER = env_int("TOLLGATE_USAGE_BUFFER", 100_000, minimum=1)
 # Ask streaming chat/completions upstreams for a usage chunk (stream_options.include_usage)
 # when the client did not, and hide that chunk from it; false: such streams are estimated.
 USAGE_ASK_STREAM_USAGE = env_bool("TOLLGATE_USAGE_ASK_STREAM_USAGE", True)
+# The currency prices, quotas and budgets are in (a label: amounts are never converted).
+CURRENCY = env_str("TOLLGATE_CURRENCY", "USD").strip() or "USD"
+# The completion a request without max_tokens / max_completion_tokens is reserved for, against
+# a token's quota and budgets (settled to the real cost after the answer).
+QUOTA_RESERVE_COMPLETION_TOKENS = env_int(
+    "TOLLGATE_QUOTA_RESERVE_COMPLETION_TOKENS", 4096, minimum=0
+)
 MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 # Admin uploads (audio, images) pass through the relay, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

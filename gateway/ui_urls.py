@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", set_language, name="set_language"),
     path("channels/", include("channels_admin.urls")),
     path("tokens/", include("tokens.urls")),
+    path("prices/", include("usage.urls")),
     path("admin-keys/", include("tokens.admin_key_urls")),
     path("account/", include("accounts.urls")),
     path("audit/", include("audit.urls")),

@@ -24,6 +24,7 @@ from core.adminui import public_base_url, staff_required
 from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
 from tokens.selectors import expired_q
+from usage.price_selectors import UNPRICED_SHOWN, unpriced_models
 
 
 class LoginView(auth_views.LoginView):
@@ -81,6 +82,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         disabled=Count("id", filter=Q(status=TokenStatus.DISABLED)),
         expired=Count("id", filter=Q(status=TokenStatus.ENABLED) & expired),
     )
+    unpriced = unpriced_models()
     return render(
         request,
         "gateway/overview.html",
@@ -91,5 +93,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "tokens": tokens,
             "admin_key_count": AdminKey.objects.count(),
             "base_url": public_base_url(request),
+            "unpriced_shown": unpriced[:UNPRICED_SHOWN],
+            "unpriced_more": max(len(unpriced) - UNPRICED_SHOWN, 0),
         },
     )

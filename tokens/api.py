@@ -1,14 +1,17 @@
 """JSON admin API for downstream tokens: the key is returned once, by the create call.
 
 Input is checked by tokens.forms.TokenForm, the form the pages use: every bad field at once,
-unknown fields refused, a PATCH changing only the fields it names.
+unknown fields refused (what is used, which the gateway counts, as read-only), a PATCH
+changing only the fields it names.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from audit.services import actor_from_request
 from core.api import (
@@ -19,12 +22,17 @@ from core.api import (
     no_content,
     read_json_object,
 )
+from core.money import format_money
 from tokens.forms import TokenForm
 from tokens.models import Token
 from tokens.services import token_create, token_delete, token_update
 
 
-def token_as_dict(token: Token) -> dict[str, Any]:
+def token_as_dict(token: Token, today: dt.date | None = None) -> dict[str, Any]:
+    """The token as the API shows it. Money is a decimal string; `daily_used` and
+    `monthly_used` are what was spent today and this month (in TOLLGATE_TIME_ZONE), 0 while
+    the counters still hold an earlier day or month."""
+    today = today or timezone.localdate()
     return {
         "id": token.pk,
         "name": token.name,
@@ -35,6 +43,12 @@ def token_as_dict(token: Token) -> dict[str, Any]:
         "allowed_ips": token.allowed_ips,
         "rpm_limit": token.rpm_limit,
         "tpm_limit": token.tpm_limit,
+        "quota_limit": format_money(token.quota_limit),
+        "quota_used": format_money(token.quota_used),
+        "daily_budget": format_money(token.daily_budget),
+        "daily_used": format_money(token.daily_used_on(today)),
+        "monthly_budget": format_money(token.monthly_budget),
+        "monthly_used": format_money(token.monthly_used_in(today.replace(day=1))),
         "prefix": token.display_prefix,
         "created_at": iso(token.created_at),
         "updated_at": iso(token.updated_at),
@@ -45,7 +59,8 @@ def token_as_dict(token: Token) -> dict[str, Any]:
 @api_view("GET", "POST")
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return json_response({"data": [token_as_dict(t) for t in Token.objects.all()]})
+        today = timezone.localdate()
+        return json_response({"data": [token_as_dict(t, today) for t in Token.objects.all()]})
     form = TokenForm.from_json(read_json_object(request), partial=False)
     if not form.is_valid():
         raise form.validation_error()

@@ -10,22 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels_admin.selectors import groups_in_use, served_model_names
 from core.forms import CheckedField, EntityForm
+from core.money import format_money
 from tokens.models import Token, TokenStatus
 from tokens.validation import (
     ECHO_LENGTH,
     MAX_EXPIRY_TEXT,
     MAX_GROUP,
+    MAX_MONEY_TEXT,
     MAX_NAME,
     MAX_RPM_LIMIT,
     MAX_TPM_LIMIT,
     clean_allowed_ips,
     clean_allowed_models,
+    clean_money_limit,
     clean_rate_limit,
     clean_status,
     clean_text,
@@ -58,6 +63,26 @@ def _limit_widget(maximum: int) -> forms.NumberInput:
     return forms.NumberInput(
         attrs={"class": "input-number", "min": "1", "max": str(maximum), "inputmode": "numeric"}
     )
+
+
+def _money_widget() -> forms.TextInput:
+    # Text, not type=number: a browser's number input would round or reformat an amount with
+    # nine decimals, and the amount is kept exactly as typed.
+    return forms.TextInput(
+        attrs={
+            "class": "input-number",
+            "inputmode": "decimal",
+            "maxlength": MAX_MONEY_TEXT,
+            "autocomplete": "off",
+        }
+    )
+
+
+MONEY_FIELDS = ("quota_limit", "daily_budget", "monthly_budget")
+# What the gateway counts and the API reports, never takes: named in a refusal as read-only
+# rather than as an unknown field, since a client may send back what it read.
+READ_ONLY_FIELDS = frozenset({"quota_used", "daily_used", "monthly_used"})
+READ_ONLY_FIELD = _("Read-only: the gateway counts what is used.")
 
 
 class TokenForm(EntityForm):
@@ -120,6 +145,31 @@ class TokenForm(EntityForm):
         ),
         widget=_limit_widget(MAX_TPM_LIMIT),
     )
+    # Labels name the currency; __init__ fills it in (settings.CURRENCY).
+    quota_limit = CheckedField(
+        label=_("Quota"),
+        check=clean_money_limit,
+        required=False,
+        help_text=_(
+            "The most the token may spend in all, an amount such as 25 or 12.50. "
+            "Leave empty for unlimited."
+        ),
+        widget=_money_widget(),
+    )
+    daily_budget = CheckedField(
+        label=_("Daily budget"),
+        check=clean_money_limit,
+        required=False,
+        help_text=_("The most it may spend in a day, from midnight. Leave empty for unlimited."),
+        widget=_money_widget(),
+    )
+    monthly_budget = CheckedField(
+        label=_("Monthly budget"),
+        check=clean_money_limit,
+        required=False,
+        help_text=_("The most it may spend in a month, from the 1st. Leave empty for unlimited."),
+        widget=_money_widget(),
+    )
 
     def __init__(
         self,
@@ -138,6 +188,19 @@ class TokenForm(EntityForm):
         self.offered_models = offered_models
         if offered_models is not None and "models" in self.fields:
             self.fields["models"].widget.choices = [(name, name) for name in offered_models]
+        for name in MONEY_FIELDS:
+            if name in self.fields:
+                field = self.fields[name]
+                field.label = gettext("%(label)s (%(currency)s)") % {
+                    "label": field.label,
+                    "currency": settings.CURRENCY,
+                }
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self._errors is not None:
+            for name in READ_ONLY_FIELDS.intersection(self.unknown_fields):
+                self._errors[name] = self.error_class([str(READ_ONLY_FIELD)])
 
     @classmethod
     def for_page(cls, data: Any = None, *, token: Token | None = None) -> TokenForm:
@@ -180,6 +243,10 @@ def initial_for(token: Token) -> dict[str, Any]:
         "allowed_ips": "\n".join(token.allowed_ips),
         "rpm_limit": token.rpm_limit,
         "tpm_limit": token.tpm_limit,
+        # The decimal string ("12.5"), or empty for unlimited.
+        "quota_limit": format_money(token.quota_limit),
+        "daily_budget": format_money(token.daily_budget),
+        "monthly_budget": format_money(token.monthly_budget),
     }
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tokens.selectors import is_expired
+from tokens.selectors import has_spending_limit, is_expired
 
 TOKEN_KEY_PREFIX = "sk-"
 ADMIN_KEY_PREFIX = "tga-"
@@ -59,11 +61,37 @@ class Token(HashedKey):
     # Requests and tokens per minute; None: no limit (gateway/relay/rate_limits.py enforces).
     rpm_limit = models.PositiveIntegerField(_("requests per minute"), null=True, blank=True)
     tpm_limit = models.PositiveIntegerField(_("tokens per minute"), null=True, blank=True)
+    # Money in core.money units (a billionth of the currency). A limit of None: unlimited.
+    # `*_reserved` holds what requests in flight may still cost (usage/quota.py reserves and
+    # settles); a budget's `*_period` is the day (or the month's first day) its counters are
+    # for: counters of an older period read as zero and restart at the next request.
+    quota_limit = models.BigIntegerField(_("quota"), null=True, blank=True)
+    quota_used = models.BigIntegerField(default=0)
+    quota_reserved = models.BigIntegerField(default=0)
+    daily_budget = models.BigIntegerField(_("daily budget"), null=True, blank=True)
+    daily_used = models.BigIntegerField(default=0)
+    daily_reserved = models.BigIntegerField(default=0)
+    daily_period = models.DateField(null=True, blank=True)
+    monthly_budget = models.BigIntegerField(_("monthly budget"), null=True, blank=True)
+    monthly_used = models.BigIntegerField(default=0)
+    monthly_reserved = models.BigIntegerField(default=0)
+    monthly_period = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     @property
     def is_expired(self) -> bool:
         return is_expired(self.expires_at, timezone.now())
+
+    @property
+    def has_spending_limit(self) -> bool:
+        """A quota or a budget: its requests are reserved and refused on unpriced models."""
+        return has_spending_limit(self.quota_limit, self.daily_budget, self.monthly_budget)
+
+    def daily_used_on(self, day: dt.date) -> int:
+        return self.daily_used if self.daily_period == day else 0
+
+    def monthly_used_in(self, month: dt.date) -> int:
+        return self.monthly_used if self.monthly_period == month else 0
 
 
 class AdminKey(HashedKey):

@@ -20,3 +20,11 @@ def is_expired(expires_at: When | None, now: When) -> bool:
 def expired_q(now: datetime) -> Q:
     """The same rule as `is_expired`, as a filter on Token rows."""
     return Q(expires_at__isnull=False, expires_at__lte=now)
+
+
+def has_spending_limit(
+    quota_limit: int | None, daily_budget: int | None, monthly_budget: int | None
+) -> bool:
+    """A token with a quota or a budget: the relay reserves its requests' cost before sending
+    them, and refuses models without a price (so no limit is bypassed through one)."""
+    return quota_limit is not None or daily_budget is not None or monthly_budget is not None

@@ -15,6 +15,7 @@ from django.db import transaction
 from audit.services import SYSTEM, Actor, audit_record, changed_fields
 from core.api import iso
 from core.crypto import generate_key, hashes_match, keyed_hash
+from core.money import format_money
 from core.state import bump_relay_version
 from tokens.models import (
     ADMIN_KEY_PREFIX,
@@ -43,6 +44,11 @@ def _audited(token: Token) -> dict[str, Any]:
         "allowed_ips": list(token.allowed_ips),
         "rpm_limit": token.rpm_limit,
         "tpm_limit": token.tpm_limit,
+        # As the API writes money ("12.5"), so the log reads as what was typed; a zero
+        # quota ("0") is a setting of its own, kept in the creation event.
+        "quota_limit": format_money(token.quota_limit),
+        "daily_budget": format_money(token.daily_budget),
+        "monthly_budget": format_money(token.monthly_budget),
     }
 
 
@@ -70,9 +76,14 @@ def token_create(
     status: str = TokenStatus.ENABLED,
     rpm_limit: int | None = None,
     tpm_limit: int | None = None,
+    quota_limit: int | None = None,
+    daily_budget: int | None = None,
+    monthly_budget: int | None = None,
     actor: Actor = SYSTEM,
 ) -> tuple[Token, str]:
     """Returns the token and its key: the only moment the key exists in the clear.
+
+    The quota and budgets are in core.money units (None: unlimited).
 
     `actor` defaults to the gateway itself for fixtures and scripts; pages, the admin API and
     commands always say who acted.
@@ -87,6 +98,9 @@ def token_create(
         status=status,
         rpm_limit=rpm_limit,
         tpm_limit=tpm_limit,
+        quota_limit=quota_limit,
+        daily_budget=daily_budget,
+        monthly_budget=monthly_budget,
         prefix=key[:TOKEN_PREFIX_LENGTH],
         key_hash=keyed_hash(key),
     )

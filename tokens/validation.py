@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from channels_admin.validation import whole_number
+from core.money import parse_money
 from tokens.models import TokenStatus
 
 MAX_NAME = 100
@@ -37,6 +38,9 @@ MAX_RPM_LIMIT = 1_000_000
 MAX_TPM_LIMIT = 1_000_000_000
 # How much of a refused value an error message repeats.
 ECHO_LENGTH = 40
+# An amount's text: the largest amount a column holds with nine decimals is 29 characters;
+# anything much longer is noise, refused before it is parsed or repeated in a message.
+MAX_MONEY_TEXT = 64
 
 
 def _echo(value: str) -> str:
@@ -157,3 +161,19 @@ def clean_rate_limit(value: Any, *, maximum: int) -> int | None:
             _("Must be from 1 to %(limit)s, or empty for no limit.") % {"limit": maximum}
         )
     return number
+
+
+def clean_money_limit(value: Any) -> int | None:
+    """A quota or budget in core.money units, or None (null, "") for unlimited.
+
+    Strings and numbers are taken (the API's contract); booleans, negative amounts and more
+    than nine decimal places are refused by core.money.parse_money, whose message is kept.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and len(value) > MAX_MONEY_TEXT:
+        raise ValueError(
+            _("Enter an amount of at most %(limit)s characters.") % {"limit": MAX_MONEY_TEXT}
+        )
+    # MoneyError is a ValueError: its message reaches the form as it is.
+    return parse_money(value)

@@ -32,3 +32,12 @@ class UsageEntry:
     estimated: bool = False
     latency_ms: int = 0
     first_byte_ms: int | None = None
+    group: str = ""  # the token's group (for the aggregates; records do not keep it)
+    unpriced: bool = True
+    cost: int = 0  # core.money units; billed only for an answer the upstream gave (2xx)
+    # What the request held of its token's quota and budgets (usage/quota.py), and the day and
+    # month it counts in (the request's start, in TOLLGATE_TIME_ZONE): the writer settles both
+    # with the record, in one transaction.
+    reserved: int = 0
+    day: dt.date | None = None
+    month: dt.date | None = None

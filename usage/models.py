@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tokens.models import Token
 
-# Money as an exact decimal: 20 digits, 10 after the point (room for tiny per-token prices).
-COST_DIGITS = 20
-COST_PLACES = 10
 MAX_ENDPOINT = 200
 MAX_MODEL = 256
 MAX_ERROR = 500
@@ -48,9 +46,7 @@ class UsageRecord(models.Model):
     total_tokens = models.PositiveIntegerField(_("total tokens"), default=0)
     estimated = models.BooleanField(_("estimated"), default=False)
     unpriced = models.BooleanField(_("unpriced"), default=True)
-    cost = models.DecimalField(
-        _("cost"), max_digits=COST_DIGITS, decimal_places=COST_PLACES, default=Decimal(0)
-    )
+    cost = models.BigIntegerField(_("cost"), default=0)  # core.money units
     latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
     first_byte_ms = models.PositiveIntegerField(_("time to first byte (ms)"), null=True, blank=True)
 
@@ -66,3 +62,101 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.endpoint} {self.status}"
+
+
+class ModelPrice(models.Model):
+    """What a model costs, by the name clients ask for (before any channel's mapping).
+
+    Money in core.money units: per million prompt (input) and completion (output) tokens,
+    and per request.
+    """
+
+    model = models.CharField(_("model"), max_length=MAX_MODEL, unique=True)
+    input_per_million = models.BigIntegerField(_("input per million tokens"), default=0)
+    output_per_million = models.BigIntegerField(_("output per million tokens"), default=0)
+    per_request = models.BigIntegerField(_("per request"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+MULTIPLIER_DIGITS = 12
+MULTIPLIER_PLACES = 6
+
+
+class GroupMultiplier(models.Model):
+    """A group's price multiplier (every part of a price); a group without one pays the price."""
+
+    name = models.CharField(_("group"), max_length=64, unique=True)
+    price_multiplier = models.DecimalField(
+        _("price multiplier"),
+        max_digits=MULTIPLIER_DIGITS,
+        decimal_places=MULTIPLIER_PLACES,
+        default=Decimal(1),
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Aggregates kept up to date as records are written (usage/aggregates.py, in the same
+# transaction), so the dashboard never scans raw records and they outlive the records'
+# retention. "None" is 0 (a token or channel id) or "" (a model, a group) in their keys: a
+# unique key treats NULLs as all different, and an upsert must find its row.
+class UsageTotals(models.Model):
+    requests = models.BigIntegerField(default=0)
+    successes = models.BigIntegerField(default=0)  # 2xx
+    client_errors = models.BigIntegerField(default=0)  # 4xx but 499: refused or bad requests
+    upstream_errors = models.BigIntegerField(default=0)  # 5xx: no upstream answered usably
+    client_closed = models.BigIntegerField(default=0)  # 499
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost = models.BigIntegerField(default=0)  # core.money units
+    latency_ms = models.BigIntegerField(default=0)  # a sum: / requests for the mean
+    first_byte_ms = models.BigIntegerField(default=0)  # a sum over first_byte_count requests
+    first_byte_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+KEY_FIELDS = ("token_id", "group", "model", "channel_id")
+
+
+class UsageHourly(UsageTotals):
+    hour = models.DateTimeField()  # the UTC hour's start
+    token_id = models.BigIntegerField(default=0)
+    group = models.CharField(max_length=64, default="", blank=True)
+    model = models.CharField(max_length=MAX_MODEL, default="", blank=True)  # as requested
+    channel_id = models.BigIntegerField(default=0)  # the channel that answered
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", *KEY_FIELDS], name="usage_hourly_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.model} {self.requests}"
+
+
+class UsageDaily(UsageTotals):
+    day = models.DateField()  # in TOLLGATE_TIME_ZONE
+    token_id = models.BigIntegerField(default=0)
+    group = models.CharField(max_length=64, default="", blank=True)
+    model = models.CharField(max_length=MAX_MODEL, default="", blank=True)
+    channel_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", *KEY_FIELDS], name="usage_daily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.model} {self.requests}"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.api import iso
+from core.money import format_money
 from usage.models import MAX_MODEL, UsageRecord
 
 FILTER_PARAMS = ("token", "model", "channel", "status", "since", "until")
@@ -133,7 +134,7 @@ def record_as_dict(record: UsageRecord) -> dict[str, Any]:
         "total_tokens": record.total_tokens,
         "estimated": record.estimated,
         "unpriced": record.unpriced,
-        "cost": format(record.cost.normalize(), "f") if record.cost else "0",
+        "cost": format_money(record.cost),
         "latency_ms": record.latency_ms,
         "first_byte_ms": record.first_byte_ms,
     }

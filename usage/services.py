@@ -15,8 +15,21 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from audit.services import Actor, audit_record, changed_fields
+from core.money import format_money
+from core.state import bump_relay_version
+from usage.aggregates import roll_up
 from usage.entries import UsageEntry
-from usage.models import COST_DIGITS, COST_PLACES, MAX_ENDPOINT, MAX_ERROR, MAX_MODEL, UsageRecord
+from usage.models import (
+    MAX_ENDPOINT,
+    MAX_ERROR,
+    MAX_MODEL,
+    GroupMultiplier,
+    ModelPrice,
+    UsageRecord,
+)
+from usage.price_selectors import format_multiplier
+from usage.quota import Period, Settlement, settle
 
 # Bounds the positive integer columns hold on every database (PostgreSQL's `integer`).
 MAX_COUNT = 2_147_483_647
@@ -42,7 +55,6 @@ COLUMNS = (
     "latency_ms",
     "first_byte_ms",
 )
-ZERO = Decimal(0)
 
 
 def _count(value: int) -> int:
@@ -87,17 +99,138 @@ def _row(entry: UsageEntry) -> tuple[Any, ...]:
         _count(entry.completion_tokens),
         _count(entry.total_tokens),
         entry.estimated,
-        True,  # unpriced: no prices yet
-        ops.adapt_decimalfield_value(ZERO, COST_DIGITS, COST_PLACES),
+        entry.unpriced,
+        max(entry.cost, 0),
         _count(entry.latency_ms),
         None if entry.first_byte_ms is None else _count(entry.first_byte_ms),
     )
 
 
+def settlement(entry: UsageEntry) -> Settlement | None:
+    """What the entry's request moves on its token's quota and budgets (None: nothing)."""
+    if entry.token_id is None or not (entry.reserved or entry.cost):
+        return None
+    if entry.day is not None and entry.month is not None:
+        period = Period(day=entry.day, month=entry.month)
+    else:
+        period = Period.at(entry.created_at)
+    return Settlement(
+        token_id=entry.token_id, reserved=entry.reserved, cost=max(entry.cost, 0), period=period
+    )
+
+
 def store_usage(entries: Sequence[UsageEntry]) -> None:
-    """One batch in one transaction: all written or none (so a failed one is retried whole)."""
+    """One batch in one transaction: the records and what they cost their tokens' quotas.
+
+    All written or none (so a failed batch is retried whole, never billed twice), and the
+    quotas used always equal the sum of the records' costs.
+    """
     if not entries:
         return
     rows = [_row(entry) for entry in entries]
+    settlements = [item for item in map(settlement, entries) if item is not None]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(_insert_sql(connection.vendor), rows)
+        settle(settlements)
+        roll_up(entries)
+
+
+def store_settlements(settlements: Sequence[Settlement]) -> None:
+    """Settlements of records the writer had to drop (its buffer full): the money still counts."""
+    with transaction.atomic():
+        settle(settlements)
+
+
+# --- prices and group multipliers ----------------------------------------------------------
+# Written by the Prices page and the admin API with values usage.forms has checked. The relay
+# reads prices from its snapshot (usage.pricing), so each write bumps the relay version.
+
+PRICE = "price"
+GROUP_MULTIPLIER = "group_multiplier"
+PRICE_FIELDS = ("input_per_million", "output_per_million", "per_request")
+
+
+def _audited_price(price: ModelPrice) -> dict[str, str | None]:
+    return {field: format_money(getattr(price, field)) for field in PRICE_FIELDS}
+
+
+@transaction.atomic
+def price_set(
+    *,
+    model: str,
+    input_per_million: int,
+    output_per_million: int,
+    per_request: int,
+    actor: Actor,
+) -> ModelPrice:
+    """Create or replace the price of `model` (amounts in core.money units)."""
+    values = {
+        "input_per_million": input_per_million,
+        "output_per_million": output_per_million,
+        "per_request": per_request,
+    }
+    price, created = ModelPrice.objects.select_for_update().get_or_create(
+        model=model, defaults=values
+    )
+    if created:
+        changes = changed_fields({}, _audited_price(price))
+        action = "created"
+    else:
+        before = _audited_price(price)
+        for field, value in values.items():
+            setattr(price, field, value)
+        changes = changed_fields(before, _audited_price(price))
+        if not changes:
+            return price  # nothing new: no event, and no relay reload for nothing
+        price.save()
+        action = "changed"
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=PRICE,
+        object_id=price.pk,
+        object_repr=price.model,
+        changes=changes,
+    )
+    bump_relay_version()
+    return price
+
+
+@transaction.atomic
+def price_delete(*, price: ModelPrice, actor: Actor) -> None:
+    """The model is unpriced again: free for tokens without limits, refused for the others."""
+    audit_record(
+        actor=actor,
+        action="deleted",
+        object_type=PRICE,
+        object_id=price.pk,
+        object_repr=price.model,
+        changes=changed_fields(_audited_price(price), dict.fromkeys(PRICE_FIELDS)),
+    )
+    price.delete()
+    bump_relay_version()
+
+
+@transaction.atomic
+def group_multiplier_set(*, name: str, price_multiplier: Decimal, actor: Actor) -> GroupMultiplier:
+    """Set the multiplier of group `name` (a group without a row pays the list price)."""
+    row, created = GroupMultiplier.objects.select_for_update().get_or_create(
+        name=name, defaults={"price_multiplier": price_multiplier}
+    )
+    before = "1" if created else format_multiplier(row.price_multiplier)
+    row.price_multiplier = price_multiplier
+    after = format_multiplier(price_multiplier)
+    if before == after:
+        return row
+    if not created:
+        row.save()
+    audit_record(
+        actor=actor,
+        action="changed",
+        object_type=GROUP_MULTIPLIER,
+        object_id=row.pk,
+        object_repr=row.name,
+        changes={"price_multiplier": [before, after]},
+    )
+    bump_relay_version()
+    return row

@@ -5,7 +5,9 @@ writes everything pending every `flush_seconds` (so within that time of a respon
 never on traffic, and stops while there is nothing to write. If the database is away the
 records wait in a bounded buffer and are written when it answers again; past
 `buffer_limit` new records are dropped, counted in `dropped` and logged, so memory stays
-bounded. `aclose` (at the server's shutdown) writes whatever is left.
+bounded; what a dropped record moves on its token's quota (its reservation, its cost) is kept
+apart, summed per token and period, and still written, so no reservation stays held.
+`aclose` (at the server's shutdown) writes whatever is left.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from usage.entries import UsageEntry
+from usage.quota import Period, Settlement
+from usage.services import settlement
 
 log = logging.getLogger(__name__)
 
 StoreRecords = Callable[[Sequence[UsageEntry]], Awaitable[None]]
 StoreLastUsed = Callable[[list[int]], Awaitable[None]]
+StoreSettlements = Callable[[Sequence[Settlement]], Awaitable[None]]
 
 
 class UsageWriter:
@@ -29,12 +34,16 @@ class UsageWriter:
         *,
         store_records: StoreRecords,
         store_last_used: StoreLastUsed,
+        store_settlements: StoreSettlements | None = None,
         flush_seconds: float = 1.0,
         buffer_limit: int = 100_000,
         batch_size: int = 1000,
     ) -> None:
         self._store_records = store_records
         self._store_last_used = store_last_used
+        self._store_settlements = store_settlements
+        # Settlements of dropped records: (token, period) -> one summed Settlement.
+        self._orphans: dict[tuple[int, Period], Settlement] = {}
         self.flush_seconds = flush_seconds
         self.buffer_limit = buffer_limit
         self.batch_size = batch_size
@@ -55,6 +64,7 @@ class UsageWriter:
     def add(self, entry: UsageEntry) -> None:
         if self.pending >= self.buffer_limit:
             self.dropped += 1
+            self.keep_settlement(entry)
             if self.dropped == self._dropped_logged + 1:
                 log.error(
                     "usage buffer full (%d records, TOLLGATE_USAGE_BUFFER): dropping new records "
@@ -64,6 +74,26 @@ class UsageWriter:
             return
         self._records.append(entry)
         self._ensure_timer()
+
+    def keep_settlement(self, entry: UsageEntry) -> None:
+        """Write what the entry moves on its token's quota, without its record."""
+        item = settlement(entry)
+        if item is None or self._store_settlements is None:
+            return
+        self._merge_orphan(item)
+        self._ensure_timer()
+
+    def _merge_orphan(self, item: Settlement) -> None:
+        key = (item.token_id, item.period)
+        known = self._orphans.get(key)
+        if known is not None:
+            item = Settlement(
+                token_id=item.token_id,
+                reserved=known.reserved + item.reserved,
+                cost=known.cost + item.cost,
+                period=item.period,
+            )
+        self._orphans[key] = item
 
     def note_used(self, token_id: int) -> None:
         if token_id not in self._used:
@@ -78,7 +108,7 @@ class UsageWriter:
         self._timer = loop.create_task(self._run())
 
     async def _run(self) -> None:
-        while self._records or self._used:
+        while self._records or self._used or self._orphans:
             await asyncio.sleep(self.flush_seconds)
             await self.flush()
 
@@ -106,6 +136,7 @@ class UsageWriter:
 
     async def _write_pending(self) -> None:
         await self._write_last_used()
+        await self._write_orphans()
         while self._records:
             batch = [
                 self._records.popleft() for _ in range(min(self.batch_size, len(self._records)))
@@ -136,6 +167,18 @@ class UsageWriter:
                 self.dropped,
             )
             self._dropped_logged = self.dropped
+
+    async def _write_orphans(self) -> None:
+        if not self._orphans or self._store_settlements is None:
+            return
+        orphans, self._orphans = self._orphans, {}
+        try:
+            await self._store_settlements(list(orphans.values()))
+        except Exception:
+            for item in orphans.values():
+                self._merge_orphan(item)
+            if not self._failing:
+                log.exception("could not settle the quotas of %d dropped records", len(orphans))
 
     async def _write_last_used(self) -> None:
         if not self._used:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from core.errors import ApiError
 from core.http_clients import close_clients
+from gateway.relay.billing import Billing
 from gateway.relay.bodies import parse_body
 from gateway.relay.cache import RelayCache
 from gateway.relay.forward import Forward, Limits, forward
@@ -76,10 +77,15 @@ class RelayApp:
         prober: bool | None = None,
         rate_limits: RateLimits | None = None,
         usage: UsageWriter | None = None,
+        billing: Billing | None = None,
     ) -> None:
         # Usage records and token last-used times, written in batches off the request path.
         self.usage = usage or usage_writer()
         self.ask_stream_usage: bool = settings.USAGE_ASK_STREAM_USAGE
+        # Prices and the quota/budget reservation made before a request goes upstream.
+        self.billing = billing or Billing(
+            reserve_completion_tokens=settings.QUOTA_RESERVE_COMPLETION_TOKENS
+        )
         # Per-token RPM/TPM limits, shared through Redis when REDIS_URL is set.
         self.rate_limits = rate_limits or RateLimits(settings.REDIS_URL)
         self.cache = cache or RelayCache(
@@ -166,11 +172,15 @@ class RelayApp:
             if exchange.client_left and not error:
                 error = "The client went away before the answer ended."
             entry = meter.finish(status, error, now)
-            self.usage.add(entry)
-            if entry.token_id is not None and entry.total_tokens:
-                self.rate_limits.note_tokens(entry.token_id, entry.total_tokens)
         except Exception:
             log.exception("could not record the usage of request %s", meter.entry.request_id)
+            # The record is lost, but its reservation must not stay held.
+            meter.entry.cost = 0
+            self.usage.keep_settlement(meter.entry)
+            return
+        self.usage.add(entry)
+        if entry.token_id is not None and entry.total_tokens:
+            self.rate_limits.note_tokens(entry.token_id, entry.total_tokens)
 
     async def _handle(
         self,
@@ -205,6 +215,7 @@ class RelayApp:
                 token_id=token.id,
                 client_ip=client_ip,
                 endpoint="/v1" + path.text,
+                group=token.group,
             ),
             started=asyncio.get_running_loop().time(),
         )
@@ -265,6 +276,7 @@ class RelayApp:
         admission = await self.rate_limits.admit(token)
         if not admission.allowed:
             raise admission.error()
+        await self.billing.admit(token, model, path.upstream, meter, self.cache.prices)
         routes = iter_attempts(tiers, self.rng)
         request = Forward(
             method=method,

@@ -19,6 +19,7 @@ from gateway.relay import version
 from gateway.relay.db import db_call
 from gateway.relay.routing import EMPTY_TABLE, RoutingTable
 from gateway.relay.token_check import TokenKeys
+from usage.pricing import EMPTY_PRICE_BOOK, PriceBook, load_price_book
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class RelayCache:
         self.read_version = read_version
         self.clock = clock
         self.table: RoutingTable = EMPTY_TABLE
+        self.prices: PriceBook = EMPTY_PRICE_BOOK
         self.tokens = TokenKeys()
         self._version: int | None = None
         self._source_version: int | None = None
@@ -122,6 +124,8 @@ class RelayCache:
             or now >= self._next_full_reload
         ):
             self._version, self.table = await db_call(table_loader.load_routing_table)
+            # Prices change with the same version bump; read after the table, so never older.
+            self.prices = await db_call(load_price_book)
             self.tokens.forget()
             self._next_full_reload = now + FULL_RELOAD_SECONDS
         self._source_version = source_version

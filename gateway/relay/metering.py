@@ -8,11 +8,13 @@ estimated from the text relayed and the request body) and the timings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from gateway.relay.stream_usage import StreamTap
 from usage.counting import estimate_prompt_tokens, estimate_text_tokens, stream_text
 from usage.entries import UsageEntry
+from usage.pricing import ONE, Price
 
 # A client that hung up before the answer ended (nginx's code for it).
 CLIENT_CLOSED = 499
@@ -30,6 +32,9 @@ class Meter:
     answer_text: str | None = None
     first_byte: float | None = None
     answer_status: int | None = None  # the answering channel's HTTP status
+    # The requested model's price (None: unpriced) and the token group's multiplier.
+    price: Price | None = None
+    multiplier: Decimal = ONE
 
     def attempt(
         self, channel_id: int, status: int | None, error: str | None, started: float, now: float
@@ -64,6 +69,14 @@ class Meter:
             self._estimated(completion)
         elif self.answer_text is not None:
             self._estimated(estimate_text_tokens(self.answer_text))
+        entry.unpriced = self.price is None
+        # Billed: what an upstream answered (all of it, or the part relayed before the client
+        # left or the stream broke off). Failed attempts and failed requests cost nothing.
+        answered = self.answer_status is not None and 200 <= self.answer_status < 300
+        if answered and self.price is not None:
+            entry.cost = self.price.cost(
+                entry.prompt_tokens, entry.completion_tokens, self.multiplier
+            )
         return entry
 
     def _estimated(self, completion: int) -> None:

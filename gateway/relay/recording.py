@@ -9,12 +9,17 @@ from django.conf import settings
 from gateway.relay.db import db_call
 from gateway.relay.last_used import store_last_used
 from usage.entries import UsageEntry
-from usage.services import store_usage
+from usage.quota import Settlement
+from usage.services import store_settlements, store_usage
 from usage.writer import UsageWriter
 
 
 async def write_usage(entries: Sequence[UsageEntry]) -> None:
     await db_call(store_usage, entries)
+
+
+async def write_settlements(settlements: Sequence[Settlement]) -> None:
+    await db_call(store_settlements, settlements)
 
 
 async def write_last_used(token_ids: list[int]) -> None:
@@ -31,6 +36,7 @@ def usage_writer(**overrides: float) -> UsageWriter:
     return UsageWriter(
         store_records=write_usage,
         store_last_used=write_last_used,
+        store_settlements=write_settlements,
         flush_seconds=float(options["flush_seconds"]),
         buffer_limit=int(options["buffer_limit"]),
     )

@@ -29,7 +29,9 @@ async def send_json(send: Send, status: int, payload: Any, request_id: str) -> N
 
 async def send_error(send: Send, error: ApiError, request_id: str) -> None:
     """The error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
-    body = error_body(error.status, error.message, code=error.code, param=error.param)
+    body = error_body(
+        error.status, error.message, code=error.code, param=error.param, type=error.type
+    )
     headers = _own_headers(request_id)
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send_whole(send, error.status, headers, body)

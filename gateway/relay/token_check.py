@@ -38,6 +38,7 @@ class TokenRecord:
     allowed_networks: tuple[IPNetwork, ...]  # empty: every address
     rpm_limit: int | None = None  # requests per minute; None: no limit
     tpm_limit: int | None = None  # tokens per minute; None: no limit
+    spending_limited: bool = False  # a quota or budget: requests are reserved (billing.py)
 
     def may_use(self, model: str) -> bool:
         return not self.allowed_models or model in self.allowed_models
@@ -84,6 +85,7 @@ def load_token_records(prefix: str) -> list[TokenRecord]:
             allowed_networks=parse_networks(token.allowed_ips or ()),
             rpm_limit=token.rpm_limit,
             tpm_limit=token.tpm_limit,
+            spending_limited=token.has_spending_limit,
         )
         for token in Token.objects.filter(prefix=prefix)
     ]

@@ -14,6 +14,8 @@ from channels_admin.models import Channel
 from channels_admin.services import channel_update
 from tests.support.factories import CHANNEL_KEY, make_admin_key, make_channel, make_token
 from tests.support.pages import assert_forbidden, assert_login_redirect
+from usage.models import ModelPrice, UsageRecord
+from usage.price_selectors import UNPRICED_SHOWN
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +126,59 @@ def test_it_speaks_simplified_chinese(staff_client: Client) -> None:
     _tested(make_channel(), ok=False)
     body = staff_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "1 个渠道最近一次测试失败。" in body
+
+
+# --- models in use without a price ----------------------------------------------------
+
+
+def _asked_for(model: str, *, days_ago: float = 0) -> None:
+    UsageRecord.objects.create(
+        request_id="req",
+        endpoint="/v1/chat/completions",
+        requested_model=model,
+        status=200,
+        created_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+def test_it_lists_models_in_use_without_a_price_linking_to_the_prices_page(
+    staff_client: Client,
+) -> None:
+    make_channel(models=["gpt-4o", "org/model-x"])
+    make_channel(name="off", models=["switched-off"], status="disabled")
+    ModelPrice.objects.create(model="gpt-4o", input_per_million=1)
+    _asked_for("asked/recently", days_ago=3)
+    _asked_for("asked-long-ago", days_ago=40)
+
+    body = staff_client.get("/").content.decode()
+
+    assert "Models without a price" in body
+    assert '<a class="mono" href="/prices/?model=org%2Fmodel-x#price-form">org/model-x</a>' in body
+    assert '<a class="mono" href="/prices/?model=asked%2Frecently#price-form">' in body
+    for absent in ("?model=gpt-4o", "switched-off", "asked-long-ago"):
+        assert absent not in body
+
+
+def test_the_link_fills_in_the_prices_form(staff_client: Client) -> None:
+    make_channel(models=["org/model-x"])
+    page = staff_client.get("/prices/?model=org/model-x").content.decode()
+    assert 'name="model" value="org/model-x"' in page
+
+
+def test_it_says_nothing_when_every_model_in_use_has_a_price(staff_client: Client) -> None:
+    make_channel(models=["gpt-4o"])
+    ModelPrice.objects.create(model="gpt-4o")
+    assert "Models without a price" not in staff_client.get("/").content.decode()
+
+
+def test_a_long_list_is_cut_and_says_how_many_more(staff_client: Client) -> None:
+    make_channel(models=[f"model-{i:02}" for i in range(UNPRICED_SHOWN + 3)])
+    body = staff_client.get("/").content.decode()
+    assert body.count('<a class="mono" href="/prices/?model=') == UNPRICED_SHOWN
+    assert "and 3 more" in body
+
+
+def test_the_unpriced_note_speaks_simplified_chinese(staff_client: Client) -> None:
+    make_channel(models=["gpt-4o"])
+    body = staff_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "未定价的模型" in body

@@ -36,6 +36,9 @@ def test_it_cleans_a_full_token() -> None:
             "allowed_ips": ["10.0.0.1"],
             "rpm_limit": "60",
             "tpm_limit": 40000,
+            "quota_limit": "25.5",
+            "daily_budget": 2,
+            "monthly_budget": None,
         }
     ) == {
         "name": "Alice",
@@ -46,6 +49,9 @@ def test_it_cleans_a_full_token() -> None:
         "allowed_ips": ["10.0.0.1/32"],
         "rpm_limit": 60,
         "tpm_limit": 40000,
+        "quota_limit": 25_500_000_000,
+        "daily_budget": 2_000_000_000,
+        "monthly_budget": None,
     }
 
 
@@ -59,6 +65,9 @@ def test_absent_fields_take_their_defaults() -> None:
         "allowed_ips": [],
         "rpm_limit": None,
         "tpm_limit": None,
+        "quota_limit": None,
+        "daily_budget": None,
+        "monthly_budget": None,
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -81,7 +80,7 @@ def test_it_shows_a_record_with_every_field_of_the_contract(api: Client) -> None
 
 
 def test_cost_is_a_decimal_string(api: Client) -> None:
-    make_record(cost=Decimal("0.0000125"))
+    make_record(cost=12_500)  # core.money units: 0.0000125
 
     assert get(api).json()["data"][0]["cost"] == "0.0000125"
 

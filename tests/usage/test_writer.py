@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from gateway.relay.recording import write_last_used, write_usage
+from gateway.relay.recording import write_last_used, write_settlements, write_usage
 from tests.support.factories import make_token
 from tests.support.in_process import run_here
 from tokens.models import Token
@@ -199,3 +199,52 @@ def test_a_record_keeps_its_token_id_after_the_token_is_deleted() -> None:
     run_here(scenario)
     Token.objects.filter(pk=token.pk).delete()
     assert UsageRecord.objects.get().token_id == token.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_settles_its_tokens_quota_with_its_records() -> None:
+    token = make_token().token
+    Token.objects.filter(pk=token.pk).update(quota_limit=100, quota_reserved=60)
+    writer = UsageWriter(
+        store_records=write_usage, store_last_used=write_last_used, flush_seconds=3600
+    )
+    billed = entry("req-billed", token.pk)
+    billed.reserved, billed.cost, billed.unpriced = 40, 25, False
+    failed = entry("req-failed", token.pk)
+    failed.reserved, failed.status = 20, 502
+
+    async def scenario() -> None:
+        writer.add(billed)
+        writer.add(failed)
+        await writer.aclose()
+
+    run_here(scenario)
+    token.refresh_from_db()
+    assert (token.quota_used, token.quota_reserved) == (25, 0)
+    assert sum(UsageRecord.objects.values_list("cost", flat=True)) == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_record_still_gives_its_reservation_back() -> None:
+    token = make_token().token
+    Token.objects.filter(pk=token.pk).update(quota_limit=100, quota_reserved=30)
+    outage = Outage()
+    writer = UsageWriter(
+        store_records=outage.store,
+        store_last_used=write_last_used,
+        store_settlements=write_settlements,
+        flush_seconds=3600,
+        buffer_limit=1,
+    )
+    dropped = entry("req-dropped", token.pk)
+    dropped.reserved, dropped.cost = 30, 10
+
+    async def scenario() -> int:
+        writer.add(entry("req-kept"))
+        writer.add(dropped)  # the buffer is full: no record, but its money still moves
+        await writer.flush()
+        return writer.dropped
+
+    assert run_here(scenario) == 1
+    token.refresh_from_db()
+    assert (token.quota_used, token.quota_reserved) == (10, 0)

@@ -20,6 +20,7 @@ from gateway.relay.routing import EMPTY_TABLE
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.faulty_upstream import post_chat
 from tests.support.servers import serve_asgi
+from usage.pricing import EMPTY_PRICE_BOOK
 
 HOUR = 3600.0
 
@@ -117,7 +118,10 @@ def test_a_flood_of_misses_is_one_check() -> None:
         await cache.check_now()  # loaded: from now on a check only reads the version
         return await asyncio.gather(*(cache.recheck_after_miss() for _ in range(50)))
 
-    with patch("gateway.relay.table.load_routing_table", return_value=(1, EMPTY_TABLE)):
+    with (
+        patch("gateway.relay.table.load_routing_table", return_value=(1, EMPTY_TABLE)),
+        patch("gateway.relay.cache.load_price_book", return_value=EMPTY_PRICE_BOOK),
+    ):
         results = asyncio.run(flood())
 
     # The load, then the check the first miss started; misses that came after it started
