@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOLLGATE_HOST ?= 127.0.0.1
 TOLLGATE_PORT ?= 8000
-TOLLGATE_WORKERS ?= 1
 # Real services for the tests that need them; unreachable ones are skipped, loudly.
 TOLLGATE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TOLLGATE_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-export TOLLGATE_HOST TOLLGATE_PORT TOLLGATE_WORKERS TOLLGATE_TEST_REDIS_URL
+# TOLLGATE_WORKERS is not set here: gunicorn_conf.py defaults it to the core count (one
+# worker per core); `make run TOLLGATE_WORKERS=1` or the environment still chooses.
+export TOLLGATE_HOST TOLLGATE_PORT TOLLGATE_TEST_REDIS_URL
 
 # Settings from .env, when there is one (see .env.example).
 ifneq (,$(wildcard .env))
@@ -32,8 +33,9 @@ setup: $(STAMP)
 
 run: setup serve
 
-# Bind, workers, timeouts, connection cap, trusted proxies: gateway/gunicorn_conf.py reads
-# them from the environment (.env.example), so the Docker image serves the same way.
+# Bind, workers (default: one per core), timeouts, connection cap, trusted proxies:
+# gateway/gunicorn_conf.py reads them from the environment (.env.example), so the Docker
+# image serves the same way.
 serve:
 	$(BIN)/gunicorn -c python:gateway.gunicorn_conf
 
@@ -65,10 +67,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Usage records the Logs benchmark seeds (bench/usage_logs.py): SQLite, and PostgreSQL too
+# when DATABASE_URL names one (a throwaway database beside it, dropped after).
+BENCH_USAGE_ROWS ?= 1000000
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.usage_logs --rows $(BENCH_USAGE_ROWS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -203,6 +204,46 @@ async def run_streams(
         client.close()
     assert watch.result is not None
     return StreamResult(count, first, total, reads / count, watch.result)
+
+
+async def run_concurrent_streams(
+    port: int,
+    model: str,
+    authorization: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    chunks: int,
+    watch: Watch,
+) -> StreamResult:
+    """`concurrency` clients, each with its own keep-alive connection, streaming one after
+    another for `seconds`: CPU per stream under a steady load of open streams."""
+    body = chat_body(model, stream=True)
+    first: list[float] = []
+    total: list[float] = []
+    reads = 0
+    loop = asyncio.get_running_loop()
+
+    async def one_client(end: float) -> None:
+        nonlocal reads
+        client = Client(HOST, port)
+        try:
+            while loop.time() < end:
+                response = await client.post(CHAT_PATH, body, authorization)
+                if response.status != 200 or response.body.count(b"data: ") != chunks + 1:
+                    raise BenchError(f"HTTP {response.status}: {response.body[-300:]!r}")
+                first.append(response.first_body_ns / 1e6)
+                total.append(response.total_ns / 1e6)
+                reads += response.body_reads
+        finally:
+            client.close()
+
+    with watch:
+        end = loop.time() + seconds
+        await asyncio.gather(*(one_client(end) for _ in range(concurrency)))
+    assert watch.result is not None
+    count = max(1, len(first))
+    return StreamResult(len(first), first, total, reads / count, watch.result)
 
 
 async def check_endpoints(port: int, model: str, authorization: str, chunks: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shlex
 import signal
 import socket
 import subprocess
@@ -22,8 +23,12 @@ MODEL = "bench-model"
 PACED_MODEL = "bench-model-paced"  # the fake upstream paces streams whose body says "paced"
 
 # Settings that would point the throwaway gateway at real state (a database, a cache, keys).
-_SCRUBBED_PREFIXES = ("TOLLGATE_", "DJANGO_")
+# TOLLGATE_* knobs pass through (so `TOLLGATE_X=1 make bench` measures with X) unless
+# BENCH_CLEAN_ENV=1; these never do, the bench sets its own.
+_SCRUBBED_PREFIXES = ("DJANGO_",)
 _SCRUBBED = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}
+_BENCH_OWNED = {"TOLLGATE_DATA_DIR", "TOLLGATE_STATIC_ROOT", "TOLLGATE_HOST", "TOLLGATE_PORT",
+                "TOLLGATE_WORKERS"}  # fmt: skip
 
 
 class SetupError(Exception):
@@ -85,20 +90,73 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def gateway_env(data_dir: Path) -> dict[str, str]:
+def gateway_overrides(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The TOLLGATE_* settings the gateway gets from the bench's caller.
+
+    Every TOLLGATE_* variable of the bench's environment, unless BENCH_CLEAN_ENV=1, then
+    those BENCH_GATEWAY_ENV names (`"TOLLGATE_X=1 TOLLGATE_Y=2"`, shell-quoted), which win.
+    The ones the bench must own (data directory, bind, workers) are never taken.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    overrides: dict[str, str] = {}
+    if environ.get("BENCH_CLEAN_ENV", "0") in ("", "0"):
+        overrides = {k: v for k, v in environ.items() if k.startswith("TOLLGATE_")}
+    for item in shlex.split(environ.get("BENCH_GATEWAY_ENV", "")):
+        name, equals, value = item.partition("=")
+        if not equals or not name.startswith("TOLLGATE_"):
+            raise SetupError(f"BENCH_GATEWAY_ENV takes TOLLGATE_NAME=value items, not {item!r}")
+        overrides[name] = value
+    return {
+        k: v
+        for k, v in sorted(overrides.items())
+        if k not in _BENCH_OWNED and not k.startswith("TOLLGATE_TEST_")  # the test suite's
+    }
+
+
+def gateway_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The gateway's environment: the bench's, scrubbed, with the caller's TOLLGATE_* knobs
+    (gateway_overrides) and then `extra` (a scenario's own settings) on top."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in _SCRUBBED and not key.startswith(_SCRUBBED_PREFIXES)
+        if key not in _SCRUBBED
+        and not key.startswith(_SCRUBBED_PREFIXES)
+        and not key.startswith("TOLLGATE_")
     }
+    env["TOLLGATE_LOG_LEVEL"] = "WARNING"
+    env.update(gateway_overrides())
+    env.update(extra or {})
     env.update(
         TOLLGATE_DATA_DIR=str(data_dir),
         TOLLGATE_STATIC_ROOT=str(data_dir / "static"),
-        TOLLGATE_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="gateway.settings",
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+def raise_open_files(wanted: int) -> int:
+    """Lifts this process's soft RLIMIT_NOFILE toward `wanted` (children inherit it);
+    returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size (shared pages split among their users), /proc/<pid>/smaps_rollup."""
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    raise SetupError(f"no Pss line in /proc/{pid}/smaps_rollup")
+
+
+def rss_kib(pid: int) -> int:
+    return memory_kib(pid)["VmRSS"]
 
 
 @dataclass
@@ -139,22 +197,29 @@ class Started:
         self.popen.wait(5.0)
 
 
-def start_upstream(work: Path, gap_ms: float) -> tuple[Started, int]:
-    log = work / "upstream.log"
+def _start_printing_port(name: str, args: list[str], log: Path) -> tuple[Started, int]:
     popen = subprocess.Popen(
-        [sys.executable, "-m", "bench.upstream", "--key", UPSTREAM_KEY, "--gap-ms", str(gap_ms)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log.open("wb"),
-        start_new_session=True,
+        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("wb"), start_new_session=True
     )
-    started = Started("fake upstream", popen, log)
+    started = Started(name, popen, log)
     assert popen.stdout is not None
-    line = popen.stdout.readline().decode().strip()  # the upstream prints its port when ready
+    line = popen.stdout.readline().decode().strip()  # it prints its port when ready
     if not line.startswith("PORT "):
         started.stop()
-        raise SetupError(f"the fake upstream did not start:\n{started.log_tail()}")
+        raise SetupError(f"the {name} did not start:\n{started.log_tail()}")
     return started, int(line.split()[1])
+
+
+def start_upstream(work: Path, gap_ms: float) -> tuple[Started, int]:
+    args = [sys.executable, "-m", "bench.upstream", "--key", UPSTREAM_KEY, "--gap-ms", str(gap_ms)]
+    return _start_printing_port("fake upstream", args, work / "upstream.log")
+
+
+def start_floor(work: Path, upstream_port: int) -> tuple[Started, int]:
+    """The bare aiohttp pass-through (bench/floor.py) in front of the fake upstream."""
+    base = f"http://{HOST}:{upstream_port}/v1"
+    args = [sys.executable, "-m", "bench.floor", base, UPSTREAM_KEY]
+    return _start_printing_port("floor (bare aiohttp)", args, work / "floor.log")
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> str:
@@ -181,28 +246,30 @@ print(json.dumps({"token": key}))
 """
 
 
-def prepare_gateway_data(env: dict[str, str], upstream_port: int) -> str:
+def prepare_gateway_data(
+    env: dict[str, str], upstream_port: int, models: list[str] | None = None
+) -> str:
     """Migrates the throwaway database, adds one channel and one token; returns the token key."""
     _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "manage.py migrate")
     payload = json.dumps(
         {
             "base_url": f"http://{HOST}:{upstream_port}/v1",
             "key": UPSTREAM_KEY,
-            "models": [MODEL, PACED_MODEL],
+            "models": models or [MODEL, PACED_MODEL],
         }
     )
     out = _run([sys.executable, "-c", _CREATE, payload], env, "creating the channel and token")
     return str(json.loads(out.strip().splitlines()[-1])["token"])
 
 
-def gunicorn_command(port: int, *, access_log: bool = True) -> list[str]:
-    """The same command `make serve` runs (its config file), one worker on the bench's port."""
+def gunicorn_command(port: int, *, access_log: bool = True, workers: int = 1) -> list[str]:
+    """The same command `make serve` runs (its config file), on the bench's port."""
     command = [
         str(BIN / "gunicorn"),
         "-c",
         "python:gateway.gunicorn_conf",
         "--workers",
-        "1",
+        str(workers),
         "--bind",
         f"{HOST}:{port}",
     ]
@@ -225,12 +292,16 @@ def start_gateway(work: Path, env: dict[str, str], command: list[str]) -> Starte
     return Started("gateway (gunicorn)", popen, log)
 
 
-def worker_pid(master: Started, deadline: float) -> int:
+def worker_pids(master: Started, deadline: float, workers: int = 1) -> list[int]:
     while time.monotonic() < deadline:
         if master.popen.poll() is not None:
             raise SetupError(f"gunicorn exited:\n{master.log_tail()}")
         children = child_pids(master.pid)
-        if len(children) == 1:
-            return children[0]
+        if len(children) == workers:
+            return children
         time.sleep(0.05)
-    raise SetupError(f"gunicorn started no worker in time:\n{master.log_tail()}")
+    raise SetupError(f"gunicorn started no {workers} worker(s) in time:\n{master.log_tail()}")
+
+
+def worker_pid(master: Started, deadline: float) -> int:
+    return worker_pids(master, deadline, 1)[0]

@@ -1,16 +1,29 @@
-"""`make bench`: the gateway as served in production against a fast fake upstream, on loopback.
+"""`make bench`: Tollgate as served in production beside the floor, on loopback, in one run.
 
-One run, bounded in time (~1 minute with the defaults): non-streamed chat completions with
-wrk at concurrency 1 and 16, then sequential 20-chunk streams, each directly against the fake
-upstream and through the gateway; the gateway worker's CPU is read from /proc around every
-run. Results are printed and written to bench/results/latest.md.
+Three targets face the same fast fake upstream (bench/upstream.py) and the same loads: the
+upstream directly, the floor (bench/floor.py: a bare aiohttp + uvloop pass-through, no auth,
+no routing) and Tollgate (gunicorn, one uvicorn worker). Every Tollgate figure is printed
+beside the floor's from the same run, as the ratio the issue's targets are set in:
+non-streamed chat completions with wrk at c=1 and c=16 (CPU per request), first stream chunk
+at c=1 with the upstream pausing 0, 1, 5 and 20 ms between chunks, CPU per 20-chunk stream at
+c=8, and memory (PSS from /proc/<pid>/smaps_rollup; Tollgate: master + worker). Then
+throughput with one worker and with all cores, and 5,000 concurrent slow streams through one
+worker (60 chunks, one a second: errors, first-chunk p99, delay added per chunk, memory per
+open stream). Bounded in time (about 5 minutes with the defaults, 60+ s of it the slow
+streams), loopback only; printed and written to bench/results/latest.md.
 
-Environment: BENCH_SECONDS (wrk seconds per run, default 10), BENCH_STREAMS (streams per
-series, default 200), BENCH_GAP_MS (pause between chunks of the paced streams, default 1),
-BENCH_C16_THREADS (wrk threads at c=16, default 1: on two cores a second wrk thread only
-competes with the gateway for CPU), BENCH_ACCESS_LOG (0 serves without gunicorn's access log,
-which `make serve` writes), BENCH_PROFILE=1 (afterwards, samples the worker with py-spy
-under c=16 load and paced streams; install it with `.venv/bin/pip install py-spy`).
+Environment: BENCH_SECONDS (wrk seconds per run and c=8 stream seconds, default 5),
+BENCH_STREAMS (c=1 streams per pause at most, default 200), BENCH_PACED_SECONDS (time cap per
+paced c=1 series, default 4), BENCH_GAPS (upstream pauses for the first-chunk series, ms,
+default "0 1 5 20"), BENCH_C8_GAP_MS (pause for the c=8 CPU series, default 5),
+BENCH_C16_THREADS (default 1), BENCH_WORKERS (the "all cores" count, default the CPUs this
+process may run on; 0 skips the throughput comparison), BENCH_SLOW_STREAMS (default 5000; 0
+skips the scenario), BENCH_SLOW_CHUNKS (default 60), BENCH_SLOW_RAMP_SECONDS (the streams
+are opened evenly over this time, default 20), BENCH_ACCESS_LOG (0: no access log),
+BENCH_PROFILE=1 (py-spy of the worker afterwards). The gateway gets the caller's TOLLGATE_*
+variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless BENCH_CLEAN_ENV=1, and
+BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data directory, bind and worker
+count are always the bench's own.
 """
 
 from __future__ import annotations
@@ -25,9 +38,17 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import profile
+from bench import profile, slow
 from bench.client import BenchError, wait_until_answers
-from bench.load import Watch, check_endpoints, run_streams, run_wrk, warm_up, write_wrk_script
+from bench.load import (
+    Watch,
+    check_endpoints,
+    run_concurrent_streams,
+    run_streams,
+    run_wrk,
+    warm_up,
+    write_wrk_script,
+)
 from bench.procs import (
     HOST,
     MODEL,
@@ -38,17 +59,22 @@ from bench.procs import (
     Started,
     free_port,
     gateway_env,
+    gateway_overrides,
     gunicorn_command,
-    memory_kib,
     prepare_gateway_data,
+    pss_kib,
+    raise_open_files,
+    rss_kib,
+    start_floor,
     start_gateway,
     start_upstream,
-    worker_pid,
+    worker_pids,
 )
-from bench.report import Config, Side, all_met, render
-from bench.upstream import STREAM_CHUNKS
+from bench.report import Config, Run, Target, Throughput, all_met, render
+from bench.upstream import STREAM_CHUNKS, paced_model
 
 RESULTS_DIR = ROOT / "bench" / "results"
+SLOW_GAP_MS = 1000.0
 
 
 def _env_number(name: str, default: float) -> float:
@@ -71,6 +97,13 @@ def _say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+def core_count() -> int:
+    """The CPUs this process may run on (a container's cpuset), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 async def wait_for_gateway(port: int, seconds: float) -> None:
     try:
         async with asyncio.timeout(seconds):
@@ -79,20 +112,67 @@ async def wait_for_gateway(port: int, seconds: float) -> None:
         raise BenchError(f"it did not answer on {HOST}:{port} within {seconds:.0f} s") from None
 
 
+def read_config() -> Config:
+    gaps_text = os.environ.get("BENCH_GAPS", "0 1 5 20")
+    try:
+        gaps = [float(g) for g in gaps_text.split()]
+    except ValueError:
+        raise SystemExit(
+            f"BENCH_GAPS takes pauses in ms, like '0 1 5 20', not {gaps_text!r}"
+        ) from None
+    return Config(
+        seconds=max(1.0, _env_number("BENCH_SECONDS", 5)),
+        streams=max(1, int(_env_number("BENCH_STREAMS", 200))),
+        chunks=STREAM_CHUNKS,
+        gaps=gaps,
+        paced_seconds=_env_number("BENCH_PACED_SECONDS", 4),
+        c8_gap_ms=_env_number("BENCH_C8_GAP_MS", 5),
+        c16_threads=max(1, min(16, int(_env_number("BENCH_C16_THREADS", 1)))),
+        access_log=os.environ.get("BENCH_ACCESS_LOG", "1") != "0",
+        slow_streams=int(_env_number("BENCH_SLOW_STREAMS", 5000)),
+        slow_chunks=max(1, int(_env_number("BENCH_SLOW_CHUNKS", 60))),
+        slow_ramp_s=_env_number("BENCH_SLOW_RAMP_SECONDS", 20),
+    )
+
+
+def _model_for(gap: float) -> str:
+    return MODEL if not gap else paced_model(gap)
+
+
+def all_models(config: Config) -> list[str]:
+    models = {MODEL, PACED_MODEL, paced_model(config.c8_gap_ms)}
+    models |= {_model_for(g) for g in config.gaps}
+    if config.slow_streams:
+        models.add(paced_model(SLOW_GAP_MS, config.slow_chunks))
+    return sorted(models)
+
+
+def _series_count(config: Config, gap: float) -> int:
+    """Streams in one c=1 series: BENCH_STREAMS, fewer when paced past BENCH_PACED_SECONDS."""
+    if not gap:
+        return config.streams
+    per_stream = config.chunks * gap / 1000 + 0.002
+    return max(20, min(config.streams, round(config.paced_seconds / per_stream)))
+
+
 def measure(
-    side: Side, port: int, authorization: str, pids: dict[str, int], work: Path, config: Config
+    target: Target,
+    port: int,
+    authorization: str,
+    pids: dict[str, int],
+    work: Path,
+    config: Config,
 ) -> None:
-    """Fills `side` run by run; the first failure is recorded and ends this side."""
+    """Fills `target` run by run; the first failure is recorded and ends this target."""
     try:
         asyncio.run(check_endpoints(port, MODEL, authorization, STREAM_CHUNKS))
         asyncio.run(warm_up(port, MODEL, authorization, 200))
-        script = write_wrk_script(work / f"{side.name}.lua", MODEL, authorization)
-        _say(f"{side.name}: wrk -t1 -c1 for {config.seconds:g} s")
-        side.c1 = run_wrk(
+        script = write_wrk_script(work / f"{target.name}.lua", MODEL, authorization)
+        _say(f"{target.name}: wrk c=1 and c=16, {config.seconds:g} s each")
+        target.c1 = run_wrk(
             port, script, threads=1, connections=1, seconds=config.seconds, watch=Watch(pids)
         )
-        _say(f"{side.name}: wrk -t{config.c16_threads} -c16 for {config.seconds:g} s")
-        side.c16 = run_wrk(
+        target.c16 = run_wrk(
             port,
             script,
             threads=config.c16_threads,
@@ -100,44 +180,223 @@ def measure(
             seconds=config.seconds,
             watch=Watch(pids),
         )
-        for result in (side.c1, side.c16):
+        for result in (target.c1, target.c16):
             if result.errors:
                 raise BenchError(f"wrk saw {result.errors}")
-        _say(f"{side.name}: {config.streams} streams back to back, then paced")
-        side.burst = asyncio.run(
-            run_streams(
-                port,
-                MODEL,
-                authorization,
-                count=config.streams,
-                chunks=STREAM_CHUNKS,
-                watch=Watch(pids),
+        for gap in config.gaps:
+            count = _series_count(config, gap)
+            _say(f"{target.name}: {count} streams at c=1, upstream pausing {gap:g} ms")
+            target.first[gap] = asyncio.run(
+                run_streams(
+                    port,
+                    _model_for(gap),
+                    authorization,
+                    count=count,
+                    chunks=STREAM_CHUNKS,
+                    watch=Watch(pids),
+                )
             )
-        )
-        side.paced = asyncio.run(
-            run_streams(
+        _say(f"{target.name}: streams at c=8 for {config.seconds:g} s")
+        target.c8 = asyncio.run(
+            run_concurrent_streams(
                 port,
-                PACED_MODEL,
+                paced_model(config.c8_gap_ms),
                 authorization,
-                count=config.streams,
+                concurrency=8,
+                seconds=config.seconds,
                 chunks=STREAM_CHUNKS,
                 watch=Watch(pids),
             )
         )
     except (BenchError, OSError, TimeoutError) as exc:
-        side.error = str(exc) or type(exc).__name__
-        _say(f"{side.name}: FAILED: {side.error}")
+        target.error = str(exc) or type(exc).__name__
+        _say(f"{target.name}: FAILED: {target.error}")
 
 
-def read_config() -> Config:
-    return Config(
-        seconds=_env_number("BENCH_SECONDS", 10),
-        streams=max(1, int(_env_number("BENCH_STREAMS", 200))),
-        chunks=STREAM_CHUNKS,
-        gap_ms=_env_number("BENCH_GAP_MS", 1),
-        c16_threads=max(1, min(16, int(_env_number("BENCH_C16_THREADS", 1)))),
-        access_log=os.environ.get("BENCH_ACCESS_LOG", "1") != "0",
+def _pss(pids: dict[str, int]) -> dict[str, int]:
+    try:
+        return {name: pss_kib(pid) for name, pid in pids.items()}
+    except (OSError, SetupError):
+        return {}
+
+
+class Gateway:
+    """One Tollgate instance (gunicorn master and its workers) on a throwaway database."""
+
+    def __init__(
+        self,
+        stack: ExitStack,
+        work: Path,
+        upstream_port: int,
+        config: Config,
+        *,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.work = work / f"gateway-{workers}-{len(list(work.glob('gateway-*')))}"
+        self.work.mkdir()
+        env = gateway_env(self.work / "data", extra_env)
+        self.port = free_port()
+        command = gunicorn_command(self.port, access_log=config.access_log, workers=workers)
+        self.command = shlex.join(command).replace(str(ROOT) + "/", "")
+        self.token = prepare_gateway_data(env, upstream_port, all_models(config))
+        self.master = start_gateway(self.work, env, command)
+        stack.callback(self.master.stop)
+        deadline = time.monotonic() + 60
+        try:
+            self.workers = worker_pids(self.master, deadline, workers)
+            asyncio.run(wait_for_gateway(self.port, deadline - time.monotonic()))
+        except (SetupError, BenchError) as exc:
+            raise SetupError(f"{exc}\n\ngunicorn's last log lines:\n{self.log(15)}") from None
+
+    def log(self, lines: int) -> str:
+        return self.master.log_tail(lines)
+
+    def stop(self) -> None:
+        self.master.stop()
+
+
+def bench_tollgate(
+    stack: ExitStack, work: Path, upstream: Started, upstream_port: int, config: Config
+) -> tuple[Target, Gateway | None]:
+    target = Target("Tollgate")
+    try:
+        gateway = Gateway(stack, work, upstream_port, config)
+    except (SetupError, OSError) as exc:
+        target.error = f"the gateway did not start: {exc}"
+        _say(target.error)
+        return target, None
+    config.command = gateway.command
+    worker = gateway.workers[0]
+    _say(f"Tollgate on {HOST}:{gateway.port} (master {gateway.master.pid}, worker {worker})")
+    processes = {"master": gateway.master.pid, "worker": worker}
+    pids = {"upstream": upstream.pid, "target": worker}
+    auth = f"Bearer {gateway.token}"
+    try:
+        asyncio.run(warm_up(gateway.port, MODEL, auth, 200))
+        target.idle_pss_kib = _pss(processes)
+    except (BenchError, OSError) as exc:
+        target.error = str(exc)
+    if not target.error:
+        measure(target, gateway.port, auth, pids, work, config)
+    if gateway.master.popen.poll() is None and not target.error:
+        target.end_pss_kib = _pss(processes)
+    if target.error and gateway.log(15):
+        target.error += f"\n\ngunicorn's last log lines:\n{gateway.log(15)}"
+    return target, gateway
+
+
+def bench_floor(
+    stack: ExitStack, work: Path, upstream: Started, upstream_port: int, config: Config
+) -> Target:
+    target = Target("floor")
+    try:
+        floor, port = start_floor(work, upstream_port)
+    except (SetupError, OSError) as exc:
+        target.error = f"the floor did not start: {exc}"
+        return target
+    stack.callback(floor.stop)
+    _say(f"floor on {HOST}:{port} (pid {floor.pid})")
+    auth = f"Bearer {UPSTREAM_KEY}"
+    try:
+        asyncio.run(warm_up(port, MODEL, auth, 200))
+        target.idle_pss_kib = _pss({"floor": floor.pid})
+    except (BenchError, OSError) as exc:
+        target.error = str(exc)
+        return target
+    measure(target, port, auth, {"upstream": upstream.pid, "target": floor.pid}, work, config)
+    target.end_pss_kib = _pss({"floor": floor.pid})
+    floor.stop()
+    return target
+
+
+def bench_throughput(
+    stack: ExitStack, work: Path, first: Gateway, upstream_port: int, config: Config, workers: int
+) -> list[Throughput]:
+    """The same wrk load on one worker (the gateway measured above) and on `workers`."""
+    out = []
+    for count in (1, workers):
+        entry = Throughput(count)
+        out.append(entry)
+        gateway = first
+        try:
+            if count != 1:
+                gateway = Gateway(stack, work, upstream_port, config, workers=count)
+            auth = f"Bearer {gateway.token}"
+            script = write_wrk_script(work / f"throughput-{count}.lua", MODEL, auth)
+            asyncio.run(warm_up(gateway.port, MODEL, auth, 100 * count))
+            _say(f"throughput: {count} worker(s), wrk -t2 -c64 for {config.seconds:g} s")
+            watch = Watch({f"w{i}": pid for i, pid in enumerate(gateway.workers)})
+            result = run_wrk(
+                gateway.port, script, threads=2, connections=64, seconds=config.seconds, watch=watch
+            )
+            result.watched.cpu["target"] = sum(
+                v for k, v in result.watched.cpu.items() if k.startswith("w")
+            )
+            if result.errors:
+                raise BenchError(f"wrk saw {result.errors}")
+            entry.result = result
+        except (SetupError, BenchError, OSError) as exc:
+            entry.error = str(exc).splitlines()[0]
+            _say(f"throughput with {count} workers FAILED: {exc}")
+        if gateway is not first:
+            gateway.stop()
+    return out
+
+
+def slow_settings(config: Config) -> dict[str, str]:
+    """Caps lifted for the scenario: by default a channel takes 250 connections, the upstream
+    pool 1,000 and a worker 4,096 clients, fewer than the streams it opens."""
+    room = str(config.slow_streams + 256)
+    return {
+        "TOLLGATE_MAX_CONNECTIONS": room,
+        "TOLLGATE_UPSTREAM_MAX_CONNECTIONS": room,
+        "TOLLGATE_CHANNEL_MAX_CONNECTIONS": room,
+    }
+
+
+def bench_slow(
+    run: Run, stack: ExitStack, work: Path, upstream: Started, upstream_port: int
+) -> None:
+    config = run.config
+    settings = slow_settings(config)
+    run.slow_env = " ".join(f"{k}={v}" for k, v in settings.items())
+    try:
+        gateway = Gateway(stack, work, upstream_port, config, extra_env=settings)
+    except (SetupError, OSError) as exc:
+        run.slow_error = f"the gateway did not start: {exc}"
+        return
+    worker = gateway.workers[0]
+    auth = f"Bearer {gateway.token}"
+    asyncio.run(warm_up(gateway.port, MODEL, auth, 100))
+
+    def memory() -> dict[str, int]:
+        return {"pss": pss_kib(worker), "rss": rss_kib(worker)}
+
+    _say(
+        f"slow streams: {config.slow_streams:,} through one worker, {config.slow_chunks} "
+        "chunks one a second"
     )
+    try:
+        run.slow = slow.run(
+            slow.run_slow_streams(
+                gateway.port,
+                paced_model(SLOW_GAP_MS, config.slow_chunks),
+                auth,
+                streams=config.slow_streams,
+                chunks=config.slow_chunks,
+                gap_s=SLOW_GAP_MS / 1000,
+                target_pids=[worker],
+                upstream_pid=upstream.pid,
+                memory=memory,
+                ramp_s=config.slow_ramp_s,
+            )
+        )
+    except (OSError, SetupError) as exc:
+        run.slow_error = str(exc)
+    if gateway.master.popen.poll() is not None:
+        run.slow_error += f"\n\ngunicorn exited:\n{gateway.log(15)}"
+    gateway.stop()
 
 
 def profile_gateway(port: int, token: str, worker: int, work: Path, config: Config) -> str:
@@ -155,85 +414,83 @@ def profile_gateway(port: int, token: str, worker: int, work: Path, config: Conf
     )
     sections.append(f"non-streamed, wrk c=16 (bench/results/profile-c16.txt): {summary}")
     _say("profiling the gateway worker with py-spy: paced streams")
-    streams = max(1, round(seconds * 1000 / (STREAM_CHUNKS * max(config.gap_ms, 0.05) + 2)))
     summary = profile.record(
         worker,
         seconds,
         RESULTS_DIR / "profile-streams.txt",
         lambda: asyncio.run(
-            run_streams(
-                port, PACED_MODEL, authorization, count=streams, chunks=STREAM_CHUNKS,
+            run_concurrent_streams(
+                port,
+                paced_model(config.c8_gap_ms),
+                authorization,
+                concurrency=8,
+                seconds=seconds,
+                chunks=STREAM_CHUNKS,
                 watch=Watch({}),
             )
         ),
-    )  # fmt: skip
+    )
     sections.append(f"paced streams (bench/results/profile-streams.txt): {summary}")
     return "\n\n".join(sections)
 
 
-def bench_gateway(
-    stack: ExitStack, work: Path, upstream: Started, upstream_port: int, config: Config
-) -> tuple[Side, str]:
-    gateway = Side("gateway")
-    profile_text = ""
-    env = gateway_env(work / "data")
-    port = free_port()
-    command = gunicorn_command(port, access_log=config.access_log)
-    config.command = shlex.join(command).replace(str(ROOT) + "/", "")
-    master = None
-    try:
-        token = prepare_gateway_data(env, upstream_port)
-        master = start_gateway(work, env, command)
-        stack.callback(master.stop)
-        deadline = time.monotonic() + 60
-        worker = worker_pid(master, deadline)
-        asyncio.run(wait_for_gateway(port, deadline - time.monotonic()))
-        _say(f"gateway on {HOST}:{port} (master {master.pid}, worker {worker})")
-    except (SetupError, BenchError, OSError) as exc:
-        gateway.error = f"the gateway did not start: {exc}"
-        if master is not None and master.log_tail():
-            gateway.error += f"\n\ngunicorn's last log lines:\n{master.log_tail(15)}"
-        _say(gateway.error)
-        return gateway, profile_text
-
-    measure(gateway, port, f"Bearer {token}", {"upstream": upstream.pid, "gateway": worker},
-            work, config)  # fmt: skip
-    # The memory of a worker that failed to serve says nothing about the gateway.
-    if master.popen.poll() is None and not gateway.error:
-        gateway.memory_kib = memory_kib(worker)
-    if gateway.error and master.log_tail():
-        gateway.error += f"\n\ngunicorn's last log lines:\n{master.log_tail(15)}"
-    if not gateway.error and os.environ.get("BENCH_PROFILE", "0") not in ("", "0"):
-        try:
-            profile_text = profile_gateway(port, token, worker, work, config)
-        except (BenchError, OSError) as exc:
-            profile_text = f"profiling failed: {exc}"
-    return gateway, profile_text
-
-
 def main() -> int:
     config = read_config()
-    direct = Side("direct")
+    config.passed_env = sorted(gateway_overrides())
+    workers = int(_env_number("BENCH_WORKERS", core_count()))
+    # Every stream is a descriptor in the client, two in the gateway, one in the upstream.
+    limit = raise_open_files(3 * config.slow_streams + 1024)
+    if config.slow_streams and limit < 2 * config.slow_streams + 512:
+        raise SystemExit(
+            f"the open-file limit ({limit}) is too low for BENCH_SLOW_STREAMS="
+            f"{config.slow_streams}: raise the hard limit (ulimit -Hn) or lower it"
+        )
     signal.signal(signal.SIGTERM, _interrupt)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    direct = Target("direct")
+    profile_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
-        upstream, upstream_port = start_upstream(work, config.gap_ms)
+        upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
         stack.callback(upstream.stop)
         _say(f"fake upstream on {HOST}:{upstream_port} (pid {upstream.pid})")
-        pids = {"upstream": upstream.pid}
-        measure(direct, upstream_port, f"Bearer {UPSTREAM_KEY}", pids, work, config)
-        gateway, profile_text = bench_gateway(stack, work, upstream, upstream_port, config)
+        measure(
+            direct,
+            upstream_port,
+            f"Bearer {UPSTREAM_KEY}",
+            {"upstream": upstream.pid},
+            work,
+            config,
+        )
+        floor = bench_floor(stack, work, upstream, upstream_port, config)
+        tollgate, gateway = bench_tollgate(stack, work, upstream, upstream_port, config)
+        run = Run(config, direct, floor, tollgate)
+        if gateway is not None and not tollgate.error:
+            if os.environ.get("BENCH_PROFILE", "0") not in ("", "0"):
+                try:
+                    profile_text = profile_gateway(
+                        gateway.port, gateway.token, gateway.workers[0], work, config
+                    )
+                except (BenchError, OSError) as exc:
+                    profile_text = f"profiling failed: {exc}"
+            if workers > 1:
+                run.throughput = bench_throughput(
+                    stack, work, gateway, upstream_port, config, workers
+                )
+            gateway.stop()
+        if config.slow_streams:
+            bench_slow(run, stack, work, upstream, upstream_port)
 
-    report = render(direct, gateway, config)
+    report = render(run)
     if profile_text:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
     print(report)
     (RESULTS_DIR / "latest.md").write_text(report)
     _say("written to bench/results/latest.md")
-    _say("every target met" if all_met(direct, gateway) else "some targets not met (see above)")
+    _say("every target met" if all_met(run) else "some targets not met (see above)")
     # A run that could not measure fails `make bench`; targets not met are reported, not a failure.
-    return 1 if direct.error or gateway.error else 0
+    failed = direct.error or floor.error or tollgate.error or run.slow_error
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,13 @@ Authorization header, so a gateway that forgot to swap in the channel's key fail
 
 Run as `python -m bench.upstream --key KEY [--gap-ms N]`; it binds a free port on 127.0.0.1
 and prints `PORT <n>` on stdout when it is ready.
+
+Pacing is asked for in the request body: "paced" anywhere uses --gap-ms, and a model named
+`bench-model-p<ms>` (paced_model) pauses that many milliseconds between chunks. With
+`-n<chunks>` too (`bench-model-p1000-n60`, the slow streams), it sends that many chunks, each
+stamped with its send time (`"t<ns>"`, CLOCK_MONOTONIC, the same clock in every process of
+the machine), so a client can tell what a relay added to every chunk. Paced streams wait
+on asyncio timers: thousands of them open cost little.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import argparse
 import asyncio
 import re
 import sys
+import time
 from typing import cast
 
 import httptools
@@ -22,6 +30,14 @@ MODEL = "bench-model"
 PACED_MARKER = b"paced"
 STREAM_CHUNKS = 20
 _STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
+_PACING = re.compile(rb'"bench-model-p([0-9.]+)(?:-n([0-9]+))?"')
+
+
+def paced_model(gap_ms: float, chunks: int | None = None) -> str:
+    """The model name that asks the fake upstream for this pacing (and chunk count)."""
+    name = f"{MODEL}-p{gap_ms:g}"
+    return name if chunks is None else f"{name}-n{chunks}"
+
 
 COMPLETION = (
     b'{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,'
@@ -51,6 +67,21 @@ def _sse_chunk(index: int) -> bytes:
 
 # Each SSE event is its own HTTP chunk, written with its own transport.write (its own send()).
 SSE_CHUNKS = [_sse_chunk(i) for i in range(STREAM_CHUNKS)]
+
+
+def _stamped_chunk(index: int) -> bytes:
+    """A slow stream's chunk: its content is the send time, read back by bench/slow.py."""
+    event = (
+        b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
+        b'"model":"'
+        + MODEL.encode()
+        + b'","choices":[{"index":0,"delta":{"content":"t'
+        + str(time.monotonic_ns()).encode()
+        + b' "},"finish_reason":null}]}\n\n'
+    )
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
 SSE_DONE = b"%x\r\n%s\r\n" % (len(b"data: [DONE]\n\n"), b"data: [DONE]\n\n") + b"0\r\n\r\n"
 
 
@@ -112,10 +143,15 @@ class UpstreamProtocol(asyncio.Protocol):
             body = b"".join(self.body)
             if _STREAM_TRUE.search(body):
                 gap = self.gap if PACED_MARKER in body else 0.0
-                if gap:
+                chunks = 0
+                pacing = _PACING.search(body)
+                if pacing:
+                    gap = float(pacing.group(1)) / 1000.0
+                    chunks = int(pacing.group(2) or 0)
+                if gap or chunks:
                     # No pipelining while the paced stream is being written.
                     transport.pause_reading()
-                    asyncio.get_running_loop().create_task(self._paced(keep_alive, gap))
+                    asyncio.get_running_loop().create_task(self._paced(keep_alive, gap, chunks))
                     return
                 self._stream_head(keep_alive)
                 for chunk in SSE_CHUNKS:
@@ -139,15 +175,17 @@ class UpstreamProtocol(asyncio.Protocol):
             + b"\r\n"
         )
 
-    async def _paced(self, keep_alive: bool, gap: float) -> None:
+    async def _paced(self, keep_alive: bool, gap: float, stamped: int) -> None:
+        """`stamped` > 0: that many chunks stamped with their send time, else SSE_CHUNKS."""
         transport = self.transport
         assert transport is not None
         self._stream_head(keep_alive)
-        for chunk in SSE_CHUNKS:
+        for index in range(stamped or len(SSE_CHUNKS)):
             if transport.is_closing():
                 return
-            transport.write(chunk)
-            await asyncio.sleep(gap)
+            transport.write(_stamped_chunk(index) if stamped else SSE_CHUNKS[index])
+            if gap:
+                await asyncio.sleep(gap)
         transport.write(SSE_DONE)
         if keep_alive:
             transport.resume_reading()
@@ -158,7 +196,7 @@ class UpstreamProtocol(asyncio.Protocol):
 async def serve(key: str, gap_ms: float) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: UpstreamProtocol(key.encode(), gap_ms / 1000.0), "127.0.0.1", 0, backlog=1024
+        lambda: UpstreamProtocol(key.encode(), gap_ms / 1000.0), "127.0.0.1", 0, backlog=8192
     )
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)

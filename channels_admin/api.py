@@ -27,7 +27,8 @@ from core.api import (
 @api_view("GET", "POST")
 def channels(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return json_response({"data": [channel_as_dict(c) for c in Channel.objects.all()]})
+        channels_found = Channel.objects.prefetch_related("keys")
+        return json_response({"data": [channel_as_dict(c) for c in channels_found]})
     form = ChannelForm.from_json(read_json_object(request), partial=False)
     if not form.is_valid():
         raise form.validation_error()

@@ -22,8 +22,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels_admin.mapping_editor import MappingEditor
-from channels_admin.models import Channel, ChannelStatus, ChannelType
+from channels_admin.models import Channel, ChannelStatus, ChannelType, KeyMode
 from channels_admin.validation import (
+    MAX_API_VERSION_LENGTH,
     MAX_BASE_URL_LENGTH,
     MAX_GROUP_NAME_LENGTH,
     MAX_GROUPS,
@@ -31,8 +32,11 @@ from channels_admin.validation import (
     MAX_MODELS,
     MAX_NAME_LENGTH,
     MAX_WHOLE_NUMBER,
+    base_url_type_problem,
+    clean_api_version,
     clean_base_url,
     clean_key,
+    clean_keys,
     clean_timeout,
     has_control_characters,
     mapping_errors,
@@ -168,6 +172,37 @@ class KnownChoiceField(forms.ChoiceField):
         )
 
 
+def key_list(value: Any) -> list[str]:
+    """Keys from a JSON list or the page's text (one per line); blank is none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    keys, problem = clean_keys(value)
+    if keys is None:
+        raise ValueError(problem or "")
+    return keys
+
+
+class SecretTextarea(forms.Textarea):
+    """A box for keys that never renders what was typed: keys are not sent back to the
+    browser, not even the ones it just posted."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+def keys_widget(placeholder: str) -> SecretTextarea:
+    return SecretTextarea(
+        attrs={
+            "rows": 3,
+            "spellcheck": "false",
+            "autocomplete": "off",
+            "autocapitalize": "off",
+            "placeholder": placeholder,
+            "class": "ch-keys-input",
+        }
+    )
+
+
 class ModelsTextarea(forms.Textarea):
     """The models box, plus the "Fetch models" offers ticked beside it on the page."""
 
@@ -199,7 +234,11 @@ class ChannelForm(EntityForm):
     base_url = RuleField(
         rule=clean_base_url,
         label=_("API address"),
-        help_text=_("The upstream's OpenAI-compatible base URL, e.g. https://api.example.net/v1"),
+        help_text=_(
+            "The base URL the provider's SDK takes: https://api.example.net/v1 for an "
+            "OpenAI-compatible service, https://api.anthropic.com for Anthropic, "
+            "https://<resource>.openai.azure.com for Azure OpenAI."
+        ),
         widget=forms.URLInput(
             attrs={
                 "placeholder": "https://api.example.net/v1",
@@ -208,13 +247,56 @@ class ChannelForm(EntityForm):
             }
         ),
     )
-    # Blank means "none given": on a change, keep the stored key.
+    api_version = RuleField(
+        rule=clean_api_version,
+        label=_("API version"),
+        required=False,
+        help_text=_("Azure OpenAI only: the api-version sent with every request, e.g. 2024-10-21."),
+        widget=forms.TextInput(
+            attrs={
+                "spellcheck": "false",
+                "placeholder": "2024-10-21",
+                "maxlength": MAX_API_VERSION_LENGTH,
+            }
+        ),
+    )
+    # One key (the API's `key`). Blank means "none given": on a change, keep the stored keys.
     key = RuleField(
         rule=clean_key,
         label=_("API key"),
+        required=False,
         widget=forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
         ),
+    )
+    # Many keys: a JSON list, or the add page's box with one per line. Replaces all on a change.
+    keys = CheckedField(
+        check=key_list,
+        label=_("Keys, one per line"),
+        required=False,
+        help_text=_(
+            "Each request uses one of them. Write-only: after saving keys are only ever "
+            "shown masked."
+        ),
+        widget=keys_widget("sk-…"),
+    )
+    # The edit page's box: keys added to the stored ones (the page only, never the API).
+    add_keys = CheckedField(
+        check=key_list,
+        label=_("Add keys, one per line"),
+        required=False,
+        help_text=_(
+            "Added to the keys above. A changed address or type needs the keys again: "
+            "then the keys typed here replace all the stored ones."
+        ),
+        widget=keys_widget("sk-…"),
+    )
+    key_mode = KnownChoiceField(
+        label=_("Key use"),
+        choices=KeyMode.choices,
+        initial=KeyMode.RANDOM,
+        refusal=_("Unknown key mode. Choose one of: %(choices)s."),
+        help_text=_("With several keys: which one each request uses."),
     )
     models = NameListField(
         label=_("Models"),
@@ -302,16 +384,12 @@ class ChannelForm(EntityForm):
         source = redisplay if data is None or plain_values else data
         super().__init__(data, initial=self._initial(source, channel))
 
-        key_field = self.fields["key"]
-        if channel is not None:
-            # On a change a blank key keeps the stored one.
-            key_field.required = False
-            key_field.help_text = _(
-                "Stored as %(mask)s. Leave blank to keep it; type a new key to replace it. "
-                "A changed address or type needs the key again."
-            ) % {"mask": channel.masked_key}
-        else:
-            key_field.help_text = _("Write-only: after saving it is only ever shown masked.")
+        if channel is None or plain_values:
+            # Adding keys to stored ones is the edit page's; the API replaces with `keys`.
+            self.fields.pop("add_keys", None)
+        if channel is None and not plain_values:
+            # The add page's box must hold a key (a red * beside it; ChannelForm checks it).
+            self.fields["keys"].widget.attrs["required"] = True
 
         # The page's mapping editor; values given field by field carry the mapping itself.
         self.plain_values = plain_values
@@ -348,7 +426,7 @@ class ChannelForm(EntityForm):
         still sees it. A name longer than any field is cut before it is echoed as unknown.
         """
         values = {name[:100]: value for name, value in data.items()}
-        if channel is not None:
+        if channel is not None and "keys" not in values:
             values.setdefault("key", "")
         return super().from_json(
             values, partial=partial, channel=channel, plain_values=True, **kwargs
@@ -358,13 +436,16 @@ class ChannelForm(EntityForm):
     def _initial(source: Mapping[str, Any] | None, channel: Channel | None) -> dict[str, Any]:
         if isinstance(source, QueryDict):
             initial = {name: source.get(name) for name in ChannelForm.base_fields if name in source}
-            initial.pop("key", None)
+            for secret in SECRET_FIELDS:
+                initial.pop(secret, None)
             return initial
         if channel is not None:
             return {
                 "name": channel.name,
                 "type": channel.type,
                 "base_url": channel.display_url,
+                "api_version": channel.api_version,
+                "key_mode": channel.key_mode,
                 "models": "\n".join(channel.model_names),
                 "groups": ", ".join(channel.groups),
                 "weight": channel.weight,
@@ -403,24 +484,69 @@ class ChannelForm(EntityForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if self._key_needed_again(cleaned):
-            self.add_error(
-                "key",
-                gettext(
-                    "The address or type changed: enter the API key again. The stored key is "
-                    "only ever sent to the address it was entered for."
-                ),
-            )
+        self._clean_keys(cleaned)
+        self._clean_type_rules(cleaned)
         return cleaned
 
-    def _key_needed_again(self, cleaned: dict[str, Any]) -> bool:
-        """A stored key is only ever sent where it was entered for: a new address needs it."""
+    def _key_error_field(self) -> str:
+        """Where a missing key is reported: the box the page shows, or the API's name."""
+        if not self.plain_values:
+            return "keys" if self.channel is None else "add_keys"
+        return "keys" if "keys" in self.data else "key"
+
+    def _clean_keys(self, cleaned: dict[str, Any]) -> None:
+        if {"key", "keys", "add_keys"} & set(self.errors):
+            return
+        given = list(cleaned.get("keys") or [])
+        if cleaned.get("key"):
+            if given:
+                self.add_error("keys", gettext("Give either key or keys, not both."))
+                return
+            given = [cleaned["key"]]
         channel = self.channel
-        if channel is None or cleaned.get("key") or "key" in self.errors:
-            return False
+        if channel is None:
+            if not given:
+                self.add_error(self._key_error_field(), gettext("Enter at least one key."))
+            return
         moved = "base_url" in cleaned and cleaned["base_url"] != channel.base_url
         retyped = "type" in cleaned and cleaned["type"] != channel.type
-        return moved or retyped
+        if not (moved or retyped) or given:
+            return
+        if cleaned.get("add_keys"):
+            # For a new address the typed keys are the channel's keys: the stored ones were
+            # entered for the old one.
+            cleaned["keys"], cleaned["add_keys"] = cleaned["add_keys"], []
+            return
+        self.add_error(
+            self._key_error_field(),
+            gettext(
+                "The address or type changed: enter the API key again. The stored keys are "
+                "only ever sent to the address they were entered for."
+            ),
+        )
+
+    def _clean_type_rules(self, cleaned: dict[str, Any]) -> None:
+        """Each type's own rules, on the values after the change (a PATCH may name one)."""
+        if {"type", "base_url", "api_version"} & set(self.errors):
+            return
+        channel = self.channel
+        type_ = cleaned.get("type", channel.type if channel else ChannelType.OPENAI)
+        url = cleaned.get("base_url", channel.base_url if channel else "")
+        if "api_version" in cleaned:
+            version = cleaned["api_version"]
+        elif channel is not None and type_ != ChannelType.AZURE and channel.api_version:
+            # Leaving Azure drops its API version with it.
+            version = cleaned["api_version"] = ""
+        else:
+            version = channel.api_version if channel else ""
+        version_at = "api_version" if "api_version" in self.fields else "type"
+        if type_ == ChannelType.AZURE and not version:
+            self.add_error(version_at, gettext("Azure OpenAI needs an API version."))
+        elif type_ != ChannelType.AZURE and version:
+            self.add_error(version_at, gettext("Only Azure OpenAI channels take an API version."))
+        problem = base_url_type_problem(url, str(type_)) if url else None
+        if problem is not None:
+            self.add_error("base_url" if "base_url" in self.fields else "type", problem)
 
     def timeout_fields(self) -> list[forms.BoundField]:
         """The page's "Timeouts" fieldset."""
@@ -431,6 +557,10 @@ class ChannelForm(EntityForm):
         """Problems with the mapping as a whole; a row's own problems are shown on the row."""
         field_errors = [str(error) for error in self.errors.get("model_mapping", [])]
         return [*self.mapping.errors, *field_errors]
+
+
+# Fields whose values are never shown again on a page.
+SECRET_FIELDS = ("key", "keys", "add_keys")
 
 
 def posted_list(data: Mapping[str, Any] | None, name: str) -> list[str]:

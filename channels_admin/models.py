@@ -7,17 +7,33 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import decrypt_secret, mask_secret
+from core.crypto import decrypt_secret
 
 
 class ChannelType(models.TextChoices):
+    """The API a channel's upstream speaks; its base URL is what that provider's SDK takes."""
+
     OPENAI = "openai", _("OpenAI-compatible")
+    ANTHROPIC = "anthropic", _("Anthropic")
+    AZURE = "azure", _("Azure OpenAI")
 
 
 class ChannelStatus(models.TextChoices):
     ENABLED = "enabled", _("Enabled")
     DISABLED = "disabled", _("Disabled")
     AUTO_DISABLED = "auto_disabled", _("Auto-disabled")
+
+
+class KeyMode(models.TextChoices):
+    """How a channel with many keys picks one for each request."""
+
+    RANDOM = "random", _("At random")
+    ROUND_ROBIN = "round_robin", _("In turn")
+
+
+class KeyStatus(models.TextChoices):
+    ENABLED = "enabled", _("Enabled")
+    DISABLED = "disabled", _("Disabled")
 
 
 def default_groups() -> list[str]:
@@ -30,9 +46,15 @@ class Channel(models.Model):
         _("type"), max_length=20, choices=ChannelType.choices, default=ChannelType.OPENAI
     )
     base_url = models.CharField(_("API address"), max_length=500)
-    # Fernet ciphertext; the plaintext never touches the database.
-    key_encrypted = models.TextField()
-    key_mask = models.CharField(max_length=20, default="")
+    # Azure OpenAI's `api-version` query parameter (blank for other types).
+    api_version = models.CharField(_("API version"), max_length=40, blank=True, default="")
+    # The keys are ChannelKey rows (channel.keys), the one place they are kept.
+    key_mode = models.CharField(
+        _("key mode"), max_length=20, choices=KeyMode.choices, default=KeyMode.RANDOM
+    )
+    # The index the next key added gets: indexes are never reused, so a relay acting on an
+    # old routing table can never disable a key that took a removed one's place.
+    next_key_index = models.PositiveIntegerField(default=0)
     model_names = models.JSONField(_("models"), default=list)
     groups = models.JSONField(_("groups"), default=default_groups)
     weight = models.PositiveIntegerField(_("weight"), default=1)
@@ -74,13 +96,26 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def api_key(self) -> str:
-        return decrypt_secret(self.key_encrypted)
+    def key_list(self) -> list[ChannelKey]:
+        """Every key of the channel in index order, from the prefetch when there is one."""
+        return sorted(self.keys.all(), key=lambda key: key.index)
 
     @property
-    def masked_key(self) -> str:
-        return self.key_mask or mask_secret(self.api_key)
+    def api_key(self) -> str:
+        """The first enabled key, decrypted (ValueError if it cannot be; "" with none): for
+        scripts and tests. The relay reads every key through selectors.relay_keys."""
+        ciphertext = self.key_encrypted
+        return decrypt_secret(ciphertext) if ciphertext else ""
+
+    @property
+    def key_encrypted(self) -> str:
+        """Deprecated, read-only: the first enabled key's ciphertext ("" when none is), for
+        code written before channels held many keys. ChannelKey rows are the only store;
+        new code reads channels_admin.selectors.relay_keys."""
+        for key in self.key_list():
+            if key.status == KeyStatus.ENABLED:
+                return key.key_encrypted
+        return ""
 
     @property
     def display_url(self) -> str:
@@ -111,6 +146,39 @@ class Channel(models.Model):
     @property
     def effective_test_model(self) -> str:
         return self.test_model or (self.model_names[0] if self.model_names else "")
+
+
+# The most of a key's refusal reason kept and shown.
+MAX_KEY_REASON = 300
+
+
+class ChannelKey(models.Model):
+    """One upstream key of a channel. A refused key is disabled alone, with its reason, while
+    the channel's other keys keep serving."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="keys")
+    # Stable and never reused within a channel (Channel.next_key_index hands them out).
+    index = models.PositiveIntegerField()
+    # Fernet ciphertext; the plaintext never touches the database.
+    key_encrypted = models.TextField()
+    key_mask = models.CharField(max_length=20, default="")
+    status = models.CharField(max_length=20, choices=KeyStatus.choices, default=KeyStatus.ENABLED)
+    reason = models.CharField(max_length=MAX_KEY_REASON, blank=True, default="")
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "index"], name="channel_key_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}#{self.index} {self.key_mask}"
+
+    @property
+    def plaintext(self) -> str:
+        """The key itself: for the relay and the channel test only, never for display."""
+        return decrypt_secret(self.key_encrypted)
 
 
 class ProberLock(models.Model):

@@ -7,10 +7,34 @@ drift between them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from channels_admin.models import Channel, ChannelStatus
+from channels_admin.models import Channel, ChannelKey, ChannelStatus, KeyStatus
+
+log = logging.getLogger(__name__)
+
+
+def relay_keys(channel: Channel) -> list[tuple[int, str]]:
+    """(index, key) of the channel's enabled keys in index order, decrypted: what the relay
+    sends upstream. Reads the prefetch (`prefetch_related("keys")`) when there is one.
+
+    A key that cannot be decrypted (TOLLGATE_ENCRYPTION_KEY changed) is left out and logged
+    by index; an empty list means the channel has no usable key.
+    """
+    keys: list[tuple[int, str]] = []
+    for key in enabled_key_rows(channel):
+        try:
+            keys.append((key.index, key.plaintext))
+        except ValueError:
+            log.error("channel %s: key #%s cannot be decrypted; skipped", channel.pk, key.index)
+    return keys
+
+
+def enabled_key_rows(channel: Channel) -> list[ChannelKey]:
+    """The channel's enabled keys in index order (masks for pages, ciphertext for the test)."""
+    return [key for key in channel.key_list() if key.status == KeyStatus.ENABLED]
 
 
 def models_served(model_names: Iterable[object], model_mapping: Mapping[Any, object]) -> list[str]:

@@ -17,9 +17,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.services import SECRET_CHANGED, SYSTEM, Actor, audit_record, changed_fields
+from audit.services import SYSTEM, Actor, audit_record, changed_fields
 from channels_admin import breaker
-from channels_admin.models import Channel, ChannelStatus, ChannelType
+from channels_admin.models import (
+    MAX_KEY_REASON,
+    Channel,
+    ChannelKey,
+    ChannelStatus,
+    ChannelType,
+    KeyMode,
+    KeyStatus,
+)
 from channels_admin.validation import printable
 from core.api import iso
 from core.crypto import encrypt_secret, mask_secret
@@ -28,12 +36,14 @@ from core.state import bump_relay_version
 OBJECT_TYPE = "channel"
 # The most of a failed test's error kept on the channel (the upstream's message is cut at 1,000).
 MAX_TEST_ERROR_CHARACTERS = 2000
-# Attribute -> the name the API, the form and the audit log use for it. The key is not here:
-# it is recorded only as "changed".
+# Attribute -> the name the API, the form and the audit log use for it. The keys are not
+# here: their changes are recorded by mask only (see _key_state).
 _AUDITED = {
     "name": "name",
     "type": "type",
     "base_url": "base_url",
+    "api_version": "api_version",
+    "key_mode": "key_mode",
     "model_names": "models",
     "groups": "groups",
     "weight": "weight",
@@ -81,17 +91,59 @@ def _record(
     )
 
 
-def _stored_key(channel: Channel) -> str | None:
+# What an automatic key refusal that leaves no key says on the channel.
+EVERY_KEY_REFUSED = "every key was refused"
+
+
+def _key_state(channel: Channel) -> list[str]:
+    """The keys as the audit log shows them: index, mask and status, never the key."""
+    return [
+        f"#{key.index} {key.key_mask} {key.status}"
+        for key in ChannelKey.objects.filter(channel=channel).order_by("index")
+    ]
+
+
+def _decrypted(key: ChannelKey) -> str | None:
     try:
-        return channel.api_key
+        return key.plaintext
     except ValueError:
         return None
 
 
-def _set_key(channel: Channel, key: str) -> None:
-    # The one place a key is encrypted: once per save.
-    channel.key_encrypted = encrypt_secret(key)
-    channel.key_mask = mask_secret(key)
+def _add_keys(channel: Channel, keys: list[str]) -> None:
+    """Append `keys` (clean) to the saved `channel`, skipping any it already holds; each is
+    encrypted once, here, and gets the next index (never a reused one)."""
+    held = {_decrypted(key) for key in ChannelKey.objects.filter(channel=channel)}
+    new = [key for key in dict.fromkeys(keys) if key not in held]
+    if not new:
+        return
+    start = channel.next_key_index
+    ChannelKey.objects.bulk_create(
+        ChannelKey(
+            channel=channel,
+            index=start + offset,
+            key_encrypted=encrypt_secret(key),
+            key_mask=mask_secret(key),
+        )
+        for offset, key in enumerate(new)
+    )
+    channel.next_key_index = start + len(new)
+    channel.save(update_fields=["next_key_index"])
+
+
+def _replace_keys(channel: Channel, keys: list[str]) -> None:
+    """Make `keys` the channel's keys: one given again keeps its index and is enabled again,
+    the others are removed and the new ones appended."""
+    wanted = set(keys)
+    now = timezone.now()
+    for row in ChannelKey.objects.filter(channel=channel):
+        plaintext = _decrypted(row)
+        if plaintext not in wanted:
+            row.delete()
+        elif row.status != KeyStatus.ENABLED:
+            row.status, row.reason, row.changed_at = KeyStatus.ENABLED, "", now
+            row.save(update_fields=["status", "reason", "changed_at"])
+    _add_keys(channel, keys)
 
 
 @transaction.atomic
@@ -99,9 +151,12 @@ def channel_create(
     *,
     name: str,
     base_url: str,
-    key: str,
     models: list[str],
+    key: str = "",
+    keys: list[str] | None = None,
     type: str = ChannelType.OPENAI,
+    api_version: str = "",
+    key_mode: str = KeyMode.RANDOM,
     groups: list[str] | None = None,
     weight: int = 1,
     priority: int = 0,
@@ -114,12 +169,17 @@ def channel_create(
     total_timeout: float | None = None,
     actor: Actor = SYSTEM,
 ) -> Channel:
-    """Add a channel from clean values. Views and the API pass their `actor`; the default
-    serves scripts."""
+    """Add a channel from clean values, with `keys` (or the one `key`). Views and the API pass
+    their `actor`; the default serves scripts."""
+    all_keys = list(keys or []) or ([key] if key else [])
+    if not all_keys:
+        raise ValueError("A channel needs at least one key.")
     channel = Channel(
         name=name,
         type=type,
         base_url=base_url,
+        api_version=api_version,
+        key_mode=key_mode,
         model_names=models,
         groups=["default"] if groups is None else groups,
         weight=weight,
@@ -132,13 +192,15 @@ def channel_create(
         stream_idle_timeout=stream_idle_timeout,
         total_timeout=total_timeout,
     )
-    _set_key(channel, key)
     if channel.status != ChannelStatus.ENABLED:
         channel.status_changed_at = timezone.now()
     if channel.status == ChannelStatus.AUTO_DISABLED:
         channel.next_probe_at = _first_probe_at(channel.status_changed_at)
     channel.save()
-    _record(channel, actor, "created", changes=changed_fields({}, _audited_state(channel)))
+    _add_keys(channel, all_keys)
+    created = changed_fields({}, _audited_state(channel))
+    created["keys"] = [None, _key_state(channel)]
+    _record(channel, actor, "created", changes=created)
     bump_relay_version()
     return channel
 
@@ -147,21 +209,23 @@ def channel_create(
 def channel_update(
     *, channel: Channel, changes: Mapping[str, Any], actor: Actor = SYSTEM
 ) -> Channel:
-    """Apply clean `changes`, named as channel_create's arguments. A blank key keeps the
-    stored one.
+    """Apply clean `changes`, named as channel_create's arguments. `keys` (or one `key`)
+    replaces every key; `add_keys` appends; a blank or absent key keeps the stored ones.
 
     Views and the API pass their `actor`; the default serves scripts and test factories.
     """
     changes = dict(changes)
     key = changes.pop("key", None) or None
+    replacing = list(changes.pop("keys", None) or []) or ([key] if key else [])
+    adding = list(changes.pop("add_keys", None) or [])
     moved = "base_url" in changes and changes["base_url"] != channel.base_url
     retyped = "type" in changes and changes["type"] != channel.type
-    if key is None and (moved or retyped):
+    if not replacing and (moved or retyped):
         # ChannelForm refuses this with a message; a caller that skipped it must not send
-        # the stored key to a new address either.
+        # the stored keys to a new address either.
         raise ValueError("A new address or type needs the key again.")
     before = _audited_state(channel)
-    key_changed = key is not None and key != _stored_key(channel)
+    keys_before = _key_state(channel)
     new_status = changes.get("status")
     status_changed = new_status is not None and new_status != channel.status
     if status_changed:
@@ -174,16 +238,19 @@ def channel_update(
         if attribute not in _AUDITED:
             raise TypeError(f"channel_update() got an unknown change {name!r}")
         setattr(channel, attribute, value)
-    if key is not None:
-        _set_key(channel, key)
     channel.save()
+    if replacing:
+        _replace_keys(channel, replacing)
+    if adding:
+        _add_keys(channel, adding)
     if status_changed and new_status == ChannelStatus.ENABLED:
         breaker.reset(channel.pk)
 
     diff = changed_fields(before, _audited_state(channel))
     status_change = diff.pop("status", None)
-    if key_changed:
-        diff["key"] = SECRET_CHANGED
+    keys_after = _key_state(channel)
+    if keys_after != keys_before:
+        diff["keys"] = [keys_before, keys_after]
     if diff:
         _record(channel, actor, "changed", changes=diff)
     if status_change is not None:
@@ -217,6 +284,19 @@ def channel_copy(*, channel: Channel, actor: Actor) -> Channel:
     copy.breaker_failures = 0
     copy.breaker_window_started_at = None
     copy.save()
+    # The keys as they are, statuses and indexes included: the copy talks to the same account.
+    ChannelKey.objects.bulk_create(
+        ChannelKey(
+            channel=copy,
+            index=key.index,
+            key_encrypted=key.key_encrypted,
+            key_mask=key.key_mask,
+            status=key.status,
+            reason=key.reason,
+            changed_at=key.changed_at,
+        )
+        for key in ChannelKey.objects.filter(channel_id=channel.pk)
+    )
     _record(copy, actor, "copied", detail=f"Copied from channel {channel.pk} “{channel.name}”.")
     bump_relay_version()
     return copy
@@ -280,6 +360,83 @@ def channel_auto_disable(*, channel_id: int, reason: str) -> bool:
         breaker.reset(channel_id)
         bump_relay_version()
     return bool(updated)
+
+
+def _key_reason(text: str) -> str:
+    return printable(text)[:MAX_KEY_REASON]
+
+
+@transaction.atomic
+def channel_key_disable(*, channel_id: int, index: int, reason: str) -> bool:
+    """Take one refused key (401, 403, quota gone) out of rotation; the channel's other keys
+    keep serving. The gateway does this (the audit event's actor); when no enabled key is
+    left the channel is auto-disabled too, its reason EVERY_KEY_REFUSED and this key's. True
+    if it changed
+    anything (an already disabled or unknown key changes nothing)."""
+    reason = _key_reason(reason)
+    updated = ChannelKey.objects.filter(
+        channel_id=channel_id, index=index, status=KeyStatus.ENABLED
+    ).update(status=KeyStatus.DISABLED, reason=reason, changed_at=timezone.now())
+    if not updated:
+        return False
+    mask = (
+        ChannelKey.objects.filter(channel_id=channel_id, index=index)
+        .values_list("key_mask", flat=True)
+        .first()
+    )
+    _record_system(
+        channel_id,
+        "key_disabled",
+        changes={f"key #{index}": [KeyStatus.ENABLED.value, KeyStatus.DISABLED.value]},
+        detail=f"Key #{index} {mask or ''}: {reason}",
+    )
+    bump_relay_version()
+    if not ChannelKey.objects.filter(channel_id=channel_id, status=KeyStatus.ENABLED).exists():
+        channel_auto_disable(
+            channel_id=channel_id, reason=f"{EVERY_KEY_REFUSED}; the last: {reason}"
+        )
+    return True
+
+
+@transaction.atomic
+def channel_key_enable(*, channel: Channel, index: int, actor: Actor) -> bool:
+    """Put a disabled key back in rotation (an admin's doing). True if it was disabled."""
+    updated = ChannelKey.objects.filter(
+        channel=channel, index=index, status=KeyStatus.DISABLED
+    ).update(status=KeyStatus.ENABLED, reason="", changed_at=timezone.now())
+    if updated:
+        _record(
+            channel,
+            actor,
+            "key_enabled",
+            changes={f"key #{index}": [KeyStatus.DISABLED.value, KeyStatus.ENABLED.value]},
+        )
+        bump_relay_version()
+    return bool(updated)
+
+
+class LastKeyError(ValueError):
+    """The channel's only key cannot be removed: a channel always holds at least one."""
+
+
+@transaction.atomic
+def channel_key_remove(*, channel: Channel, index: int, actor: Actor) -> bool:
+    """Delete one key. True if it existed; LastKeyError for the channel's only key."""
+    rows = list(ChannelKey.objects.select_for_update().filter(channel=channel))
+    found = next((row for row in rows if row.index == index), None)
+    if found is None:
+        return False
+    if len(rows) == 1:
+        raise LastKeyError("A channel needs at least one key.")
+    found.delete()
+    _record(
+        channel,
+        actor,
+        "key_removed",
+        changes={f"key #{index}": [found.key_mask, None]},
+    )
+    bump_relay_version()
+    return True
 
 
 def channel_note_failure(*, channel_id: int, reason: str, now: datetime | None = None) -> bool:
@@ -450,14 +607,28 @@ def channel_record_test_all(*, actor: Actor, scope: str, count: int) -> None:
     )
 
 
+def keys_as_list(channel: Channel) -> list[dict[str, Any]]:
+    """The channel's keys as the admin API shows them: masked, with status and reason."""
+    return [
+        {"index": key.index, "mask": key.key_mask, "status": key.status, "reason": key.reason}
+        for key in channel.key_list()
+    ]
+
+
 def channel_as_dict(channel: Channel) -> dict[str, Any]:
-    """The JSON shape of a channel for the admin API: the key only ever masked."""
+    """The JSON shape of a channel for the admin API: keys only ever masked."""
+    keys = keys_as_list(channel)
+    first = next((key for key in keys if key["status"] == KeyStatus.ENABLED), None)
     return {
         "id": channel.pk,
         "name": channel.name,
         "type": channel.type,
         "base_url": channel.display_url,
-        "key": channel.key_mask,
+        "api_version": channel.api_version,
+        # The first enabled key's mask, as answers showed it when a channel held one key.
+        "key": first["mask"] if first else None,
+        "keys": keys,
+        "key_mode": channel.key_mode,
         "models": channel.model_names,
         "groups": channel.groups,
         "weight": channel.weight,

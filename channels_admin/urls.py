@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from channels_admin import views, views_form, views_probe
+from channels_admin import views, views_form, views_keys, views_probe
 
 app_name = "channels_admin"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("<int:pk>/status/", views.set_status, name="set_status"),
     path("<int:pk>/copy/", views.copy, name="copy"),
     path("<int:pk>/delete/", views.delete, name="delete"),
+    path("<int:pk>/keys/<int:index>/remove/", views_keys.key_remove, name="key_remove"),
+    path("<int:pk>/keys/<int:index>/enable/", views_keys.key_enable, name="key_enable"),
     path("<int:pk>/test/", views_probe.test, name="test"),
     path("test-all/", views_probe.test_all, name="test_all"),
     path("fetch-models/", views_form.fetch_models, name="fetch_models"),

@@ -22,6 +22,9 @@ from django.utils.translation import gettext as _
 MAX_NAME_LENGTH = 100  # Channel.name
 MAX_BASE_URL_LENGTH = 500  # Channel.base_url
 MAX_KEY_LENGTH = 4096
+# Keys per channel: plenty for spreading load over one provider's accounts.
+MAX_KEYS = 100
+MAX_API_VERSION_LENGTH = 40  # Channel.api_version
 MAX_MODELS = 2000
 MAX_MODEL_NAME_LENGTH = 200  # also Channel.test_model
 MAX_GROUPS = 100
@@ -41,6 +44,9 @@ _url_validator = URLValidator(schemes=["http", "https"])
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 _SPLIT = re.compile(r"[,\n\r]+")
 # A plain decimal number: "30", "2.5", ".5"; no exponent, sign, "_", "inf" or "nan".
+# Azure's api-version: a date, maybe with a suffix ("2024-10-21", "2025-04-01-preview").
+_API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(-[a-z0-9]{1,20})?")
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12}")
 
 
@@ -107,6 +113,69 @@ def clean_key(value: Any) -> tuple[str | None, str | None]:
     if len(key) > MAX_KEY_LENGTH:
         return None, _("At most %(maximum)s characters.") % {"maximum": MAX_KEY_LENGTH}
     return key, None
+
+
+def clean_keys(value: Any) -> tuple[list[str] | None, str | None]:
+    """(the keys, None) or (None, why they are refused), from a JSON list of strings or text
+    with one key per line. Repeats are dropped; a refusal names the key by its position only,
+    never by its value."""
+    if isinstance(value, str):
+        # One per line; a line with a space in it is refused, not split (a pasted
+        # "Bearer sk-…" is a mistake to show, not two keys).
+        items: list[Any] = [line for line in value.splitlines() if line.strip()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None, _("Must be a list of keys.")
+    if len(items) > MAX_KEYS:
+        return None, _("At most %(most)s keys per channel (got %(count)s).") % {
+            "most": MAX_KEYS,
+            "count": len(items),
+        }
+    keys: dict[str, None] = {}
+    for position, item in enumerate(items, start=1):
+        key, problem = clean_key(item)
+        if key is None:
+            return None, _("Key %(position)s: %(problem)s") % {
+                "position": position,
+                "problem": problem,
+            }
+        keys[key] = None
+    if not keys:
+        return None, _("Enter at least one key.")
+    return list(keys), None
+
+
+def clean_api_version(value: Any) -> tuple[str | None, str | None]:
+    """(Azure's api-version, None) or (None, why it is refused)."""
+    if not isinstance(value, str):
+        return None, _("Must be a string.")
+    version = value.strip()
+    if len(version) > MAX_API_VERSION_LENGTH or not _API_VERSION.fullmatch(version):
+        return None, _("Enter an Azure OpenAI API version such as 2024-10-21.")
+    return version, None
+
+
+def base_url_type_problem(url: str, type_: str) -> str | None:
+    """Why `url` (already clean) is not a base URL for a channel of `type_`, or None.
+
+    Each type's base URL is what its SDK takes: the relay adds /v1/messages to an Anthropic
+    one and /openai/deployments/… to an Azure one, so neither may carry those parts itself.
+    """
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").lower()
+    if type_ == "anthropic" and path.endswith("/v1"):
+        return _("An Anthropic address ends before /v1, e.g. https://api.anthropic.com.")
+    if type_ == "azure":
+        if path.endswith("/v1") or "/openai" in path:
+            return _(
+                "An Azure OpenAI address is the resource endpoint only, "
+                "e.g. https://my-resource.openai.azure.com."
+            )
+        loopback = (parts.hostname or "") in {h.strip("[]") for h in _LOOPBACK_HOSTS}
+        if parts.scheme != "https" and not loopback:
+            return _("An Azure OpenAI address must use https://.")
+    return None
 
 
 def split_names(text: str) -> list[str]:

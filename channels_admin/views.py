@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit.services import actor_from_request
 from channels_admin.forms import ChannelForm
+from channels_admin.health import attach_last_hour_health
 from channels_admin.listing import PAGE_SIZE, TESTED_FILTERS, find_channels, read_channel_list_state
 from channels_admin.models import Channel, ChannelStatus, ChannelType
 from channels_admin.selectors import groups_in_use
@@ -39,6 +40,7 @@ def _field_label(name: str) -> str:
 def channel_list(request: HtmxHttpRequest) -> HttpResponse:
     state = read_channel_list_state(request.GET)
     listing: ListPage[Channel] = CHANNEL_LIST.paginate(request, find_channels(state), state)
+    attach_last_hour_health(listing.page.object_list)
     context = {
         "groups": groups_in_use(),
         "statuses": ChannelStatus.choices,

@@ -19,3 +19,17 @@ class RelayState(models.Model):
 
     def __str__(self) -> str:
         return f"relay state v{self.version}"
+
+
+class SecretsCheck(models.Model):
+    """What the first gateway to use this database knew of its secrets, never the secrets:
+    a keyed hash made with SECRET_KEY and a value encrypted with TOLLGATE_ENCRYPTION_KEY. An
+    instance started with other secrets (its own data directory made its own) would fail
+    every token and channel key made elsewhere; core/secrets_check.py tells it at start."""
+
+    secret_key_check = models.CharField(max_length=64)
+    encryption_check = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"secrets check of {self.created_at:%Y-%m-%d}"

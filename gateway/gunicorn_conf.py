@@ -7,15 +7,23 @@ the environment (see .env.example); a gunicorn command-line flag still overrides
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from core.env import env_bool, env_int, env_str
 from gateway.data_dir import default_data_dir, secure_data_dir
+from gateway.log_format import gunicorn_logconfig
 from gateway.serving import raise_open_file_limit, redact_server_logs, serving_options
 
 _options = serving_options()
 _data_dir = default_data_dir()
 secure_data_dir(_data_dir)
+
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The directory made for this server's metrics (None: the admin named one, which stays).
+_made_metrics_dir: Path | None = None
 
 
 def _bind_address() -> str:
@@ -26,9 +34,17 @@ def _bind_address() -> str:
 
 wsgi_app = "gateway.asgi:application"
 bind = [_bind_address()]
-workers = env_int("TOLLGATE_WORKERS", 1, minimum=1)
+# One process per core by default: the CPUs this process may run on (a container's cpuset),
+# else the machine's. Several workers share the database (SQLite in WAL mode) and Redis.
+workers = env_int(
+    "TOLLGATE_WORKERS",
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    minimum=1,
+)
 worker_class = "gateway.serving.TollgateWorker"
 accesslog = "-"
+# TOLLGATE_LOG_FORMAT=json: gunicorn's and uvicorn's lines as JSON too (gateway.log_format).
+logconfig_dict = gunicorn_logconfig()
 # Streams may run for many minutes: no worker timeout; 30 s for requests to finish on restart.
 timeout = 0
 graceful_timeout = 30
@@ -44,8 +60,43 @@ control_socket_disable = not env_bool("TOLLGATE_CONTROL_SOCKET", True)
 
 def on_starting(server: Any) -> None:
     redact_server_logs()
+    _prepare_metrics_dir()
     raise_open_file_limit(_options.max_connections)
     if os.environ.get("FORWARDED_ALLOW_IPS"):
         server.log.warning(
             "FORWARDED_ALLOW_IPS is ignored: name your reverse proxies in TOLLGATE_TRUSTED_PROXIES"
         )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # A dead worker's open streams and buffered records are gone: its live gauges go too.
+    # Its counters stay, so totals never go backwards.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, os.environ[_METRICS_DIR_ENV])
+
+
+def on_exit(server: Any) -> None:
+    if _made_metrics_dir is not None:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+
+
+def _prepare_metrics_dir() -> None:
+    """Prometheus's multiprocess mode: each worker writes its samples to files in this
+    directory and the one answering /metrics adds them up (gateway.metrics).
+
+    Set in the master before it starts any worker (they inherit it, and prometheus_client
+    picks its mode once, when a worker imports it). Without PROMETHEUS_MULTIPROC_DIR each
+    start gets a private directory, removed at exit. A named one is emptied: a previous
+    run's samples would be added to this run's.
+    """
+    global _made_metrics_dir
+    named = os.environ.get(_METRICS_DIR_ENV)
+    if not named:
+        _made_metrics_dir = Path(tempfile.mkdtemp(prefix="tollgate-metrics-"))
+        os.environ[_METRICS_DIR_ENV] = str(_made_metrics_dir)
+        return
+    directory = Path(named)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for leftover in directory.glob("*.db"):
+        leftover.unlink(missing_ok=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from core.env import (
@@ -19,7 +21,26 @@ from core.env import (
     persisted_secret,
 )
 from gateway.data_dir import create_private_file, default_data_dir, secure_data_dir
+from gateway.log_format import (
+    filters_config,
+    formatters_config,
+    handler_config,
+    log_format_from_env,
+)
 from gateway.relay.failures import fatal_patterns_from_env
+
+
+def _ip_networks(name: str, items: list[str]) -> tuple[str, ...]:
+    """Validated IP addresses and networks (an address is its own /32 or /128 network)."""
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network ({exc})"
+            ) from None
+    return tuple(items)
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = default_data_dir()
@@ -242,6 +263,11 @@ USAGE_BUFFER = env_int("TOLLGATE_USAGE_BUFFER", 100_000, minimum=1)
 # Ask streaming chat/completions upstreams for a usage chunk (stream_options.include_usage)
 # when the client did not, and hide that chunk from it; false: such streams are estimated.
 USAGE_ASK_STREAM_USAGE = env_bool("TOLLGATE_USAGE_ASK_STREAM_USAGE", True)
+# Usage records older than this many days are deleted (in batches, by the server itself and
+# `manage.py purge_usage`); the hourly and daily aggregates are kept. 0: keep them forever.
+USAGE_RETENTION_DAYS = env_int("TOLLGATE_USAGE_RETENTION_DAYS", 90, minimum=0)
+# How often (seconds) the server purges them, after once at start.
+USAGE_RETENTION_INTERVAL = env_float("TOLLGATE_USAGE_RETENTION_INTERVAL", 3600.0, minimum=1.0)
 # The currency prices, quotas and budgets are in (a label: amounts are never converted).
 CURRENCY = env_str("TOLLGATE_CURRENCY", "USD").strip() or "USD"
 # The completion a request without max_tokens / max_completion_tokens is reserved for, against
@@ -253,15 +279,27 @@ MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, mini
 # Admin uploads (audio, images) pass through the relay, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Prometheus metrics (GET /metrics, gateway.metrics) -----------------------------------
+# A scraper is let in by this bearer token, or by its address: TOLLGATE_METRICS_ALLOW's IPs
+# and networks, comma-separated; by default loopback only, and no address at all once a
+# token is set (a reverse proxy on the same machine would otherwise open /metrics to all).
+METRICS_TOKEN = env_str("TOLLGATE_METRICS_TOKEN").strip()
+METRICS_ALLOW = _ip_networks(
+    "TOLLGATE_METRICS_ALLOW",
+    env_list("TOLLGATE_METRICS_ALLOW", [] if METRICS_TOKEN else ["127.0.0.1", "::1"]),
+)
+
+# plain (the default, for a terminal) or json: one JSON object per line, for log shippers,
+# with the request id on every line the relay writes (gateway.log_format).
+LOG_FORMAT = log_format_from_env()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # A key sent as ?api_key=… must not reach a log line (gateway.redaction).
-    "filters": {"redact": {"()": "gateway.redaction.RedactCredentials"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
+    "formatters": formatters_config(),
+    # A key sent as ?api_key=… must not reach a log line (gateway.redaction); the request id
+    # goes on every record (gateway.log_format).
+    "filters": filters_config(),
+    "handlers": {"console": handler_config("ext://sys.stderr")},
     "root": {"handlers": ["console"], "level": env_str("TOLLGATE_LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

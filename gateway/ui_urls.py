@@ -15,6 +15,8 @@ urlpatterns = [
     path("channels/", include("channels_admin.urls")),
     path("tokens/", include("tokens.urls")),
     path("prices/", include("usage.urls")),
+    path("logs/", include("usage.log_urls")),
+    path("usage/", include("usage.dashboard_urls")),
     path("admin-keys/", include("tokens.admin_key_urls")),
     path("account/", include("accounts.urls")),
     path("audit/", include("audit.urls")),

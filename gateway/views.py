@@ -1,4 +1,5 @@
-"""The admin panel's shell: who may see it, logging in and out, and the overview page."""
+"""The admin panel's shell: who may see it, logging in and out, and the home page (the
+dashboard: the overview's counts above usage.dashboard_views' sections)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -20,10 +21,17 @@ from accounts.services import record_sign_in
 from audit.services import actor_from_request
 from channels_admin.models import Channel, ChannelStatus
 from channels_admin.selectors import failed_last_test_count
-from core.adminui import public_base_url, staff_required
+from core.adminui import (
+    is_fragment_request,
+    public_base_url,
+    render_page_or_fragment,
+    staff_required,
+)
 from gateway.forms import StaffLoginForm
 from tokens.models import AdminKey, Token, TokenStatus
 from tokens.selectors import expired_q
+from usage.dashboard import read_range
+from usage.dashboard_views import breakdown_context, dashboard_context
 from usage.price_selectors import UNPRICED_SHOWN, unpriced_models
 
 
@@ -65,6 +73,14 @@ class LogoutView(auth_views.LogoutView):
 @staff_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
+    if is_fragment_request(request):
+        # A switch of the breakdowns' window (?range=): only that section is redrawn.
+        return render_page_or_fragment(
+            request,
+            "gateway/overview.html",
+            "usage/dashboard_breakdowns.html",
+            breakdown_context(read_range(request.GET.get("range"))),
+        )
     by_status = dict(
         Channel.objects.order_by()
         .values("status")
@@ -83,10 +99,12 @@ def overview(request: HttpRequest) -> HttpResponse:
         expired=Count("id", filter=Q(status=TokenStatus.ENABLED) & expired),
     )
     unpriced = unpriced_models()
-    return render(
+    return render_page_or_fragment(
         request,
         "gateway/overview.html",
+        "usage/dashboard_breakdowns.html",
         {
+            **dashboard_context(request),
             "channel_rows": channel_rows,
             "channel_total": sum(by_status.values()),
             "failed_tests": failed_last_test_count(),

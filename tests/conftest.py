@@ -24,6 +24,7 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from channels_admin.models import Channel
+from gateway.relay.db import close_background_connections
 from tests.support.factories import make_admin_key, make_channel, make_user
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 
@@ -49,6 +50,9 @@ def _clean_slate(settings: Any) -> Iterator[None]:
     settings.LANGUAGE_CODE = "en"
     settings.PUBLIC_BASE_URL = ""
     settings.REQUIRE_2FA = False
+    # Retention would delete the records tests date in the past whenever a server starts;
+    # the tests of retention turn it on themselves.
+    settings.USAGE_RETENTION_DAYS = 0
     cache.clear()
     yield
     cache.clear()
@@ -59,6 +63,7 @@ def _close_relay_thread_connections() -> Iterator[None]:
     """Close what the relay's loader thread opened, or PostgreSQL cannot drop the test DB."""
     yield
     asyncio.run(sync_to_async(connections.close_all)())
+    close_background_connections()
 
 
 @pytest.fixture

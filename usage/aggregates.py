@@ -9,7 +9,6 @@ overwrite. The dashboard reads only these tables; a test checks they agree with 
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+# The buckets' bounds live with their reader (channels_admin may not import usage).
+from channels_admin.health import LATENCY_BOUNDS_MS as LATENCY_BOUNDS_MS
+from channels_admin.health import latency_bucket
 from channels_admin.models import (
     MAX_AGGREGATED_ERROR,
     ChannelError,
@@ -29,11 +31,6 @@ from usage.entries import UsageEntry
 from usage.models import MAX_MODEL, UsageDaily, UsageHourly
 from usage.quota import Period
 
-# Upper bounds (ms) of the latency buckets; the last bucket holds everything slower.
-LATENCY_BOUNDS_MS = (
-    25, 50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500,
-    10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000,
-)  # fmt: skip
 TOTAL_FIELDS = (
     "requests",
     "successes",
@@ -48,10 +45,6 @@ TOTAL_FIELDS = (
     "first_byte_count",
 )
 CLIENT_CLOSED = 499
-
-
-def latency_bucket(milliseconds: int) -> int:
-    return bisect.bisect_left(LATENCY_BOUNDS_MS, milliseconds)
 
 
 def hour_of(moment: dt.datetime) -> dt.datetime:

@@ -58,6 +58,7 @@ class UsageRecord(models.Model):
             models.Index(fields=["requested_model", "-created_at"], name="usage_model_time"),
             models.Index(fields=["channel_id", "-created_at"], name="usage_channel_time"),
             models.Index(fields=["status", "-created_at"], name="usage_status_time"),
+            models.Index(fields=["request_id"], name="usage_request_id"),
         ]
 
     def __str__(self) -> str:

@@ -35,6 +35,7 @@ class UsageWriter:
         store_records: StoreRecords,
         store_last_used: StoreLastUsed,
         store_settlements: StoreSettlements | None = None,
+        on_pending: Callable[[int], None] | None = None,
         flush_seconds: float = 1.0,
         buffer_limit: int = 100_000,
         batch_size: int = 1000,
@@ -42,6 +43,8 @@ class UsageWriter:
         self._store_records = store_records
         self._store_last_used = store_last_used
         self._store_settlements = store_settlements
+        # Told how many records wait after each write (the relay's metrics gauge).
+        self.on_pending = on_pending
         # Settlements of dropped records: (token, period) -> one summed Settlement.
         self._orphans: dict[tuple[int, Period], Settlement] = {}
         self.flush_seconds = flush_seconds
@@ -118,7 +121,11 @@ class UsageWriter:
             await asyncio.wait({self._flushing})
         self._flushing = asyncio.ensure_future(self._write_pending())
         # Shielded: a timer cancelled mid-write (at shutdown) must not lose the batch.
-        await asyncio.shield(self._flushing)
+        try:
+            await asyncio.shield(self._flushing)
+        finally:
+            if self.on_pending is not None:
+                self.on_pending(self.pending)
 
     async def aclose(self) -> None:
         """Stop the timer and write everything left (the server's graceful shutdown)."""
@@ -137,10 +144,13 @@ class UsageWriter:
     async def _write_pending(self) -> None:
         await self._write_last_used()
         await self._write_orphans()
-        while self._records:
-            batch = [
-                self._records.popleft() for _ in range(min(self.batch_size, len(self._records)))
-            ]
+        # Only what is pending now: records that arrive during the write wait for the next
+        # tick. Draining until empty never ends under steady traffic, and turns the batches
+        # into a stream of tiny writes that keeps the database thread busy.
+        left = len(self._records)
+        while left > 0:
+            batch = [self._records.popleft() for _ in range(min(self.batch_size, left))]
+            left -= len(batch)
             self._in_flight = len(batch)
             try:
                 await self._store_records(batch)

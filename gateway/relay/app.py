@@ -22,28 +22,36 @@ from django.utils import timezone
 
 from core.errors import ApiError
 from core.http_clients import close_clients
+from core.secrets_check import secrets_problems
+from gateway import metrics
+from gateway.log_format import bind_request_id, reset_request_id
 from gateway.relay.billing import Billing
 from gateway.relay.bodies import parse_body
 from gateway.relay.cache import RelayCache
-from gateway.relay.forward import Forward, Limits, forward
+from gateway.relay.db import close_background_connections, db_call
+from gateway.relay.forward import Limits, forward
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import incoming_hops
+from gateway.relay.keys import KeyPicker
 from gateway.relay.metering import CLIENT_CLOSED, Meter
 from gateway.relay.paths import RelayPath, check_query, relay_path
 from gateway.relay.rate_limits import RateLimits
 from gateway.relay.recheck import RefusalRechecks
 from gateway.relay.recording import usage_writer
-from gateway.relay.responses import Send, send_error, send_json
+from gateway.relay.request import Forward
+from gateway.relay.responses import Send, send_anthropic_error, send_error, send_json
 from gateway.relay.routing import iter_attempts
 from gateway.relay.slots import ChannelSlots
 from gateway.relay.stream_usage import STREAM_USAGE_PATHS, ask_for_usage, asks_for_usage
 from gateway.relay.token_check import TokenRecord, bearer_key
 from gateway.relay.version import RedisVersionReader
 from usage.entries import UsageEntry
+from usage.retention import run_retention
 from usage.writer import UsageWriter
 
 log = logging.getLogger(__name__)
 
+ANTHROPIC_ERROR_PATHS = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Model ids are listed with this creation time: the gateway has no better one to give.
 MODELS_CREATED = 1700000000
@@ -61,6 +69,8 @@ class _Exchange:
     status: int = 0  # the HTTP status sent, 0 until the head went out
     error: str = ""
     client_left: bool = False
+    model: str = ""  # the model once the routing table knows it (a bounded metrics label)
+    first_byte: float | None = None  # loop time the response head went out
 
 
 class RelayApp:
@@ -75,6 +85,7 @@ class RelayApp:
         rechecks: RefusalRechecks | None = None,
         channel_health: ChannelHealth | None = None,
         prober: bool | None = None,
+        retention: bool | None = None,
         rate_limits: RateLimits | None = None,
         usage: UsageWriter | None = None,
         billing: Billing | None = None,
@@ -98,6 +109,10 @@ class RelayApp:
         self.prober = getattr(settings, "PROBER", True) if prober is None else prober
         self._prober_stop: asyncio.Event | None = None
         self._prober_task: asyncio.Task[None] | None = None
+        # Usage-record retention (usage/retention.py) runs inside the server too.
+        self.retention = settings.USAGE_RETENTION_DAYS > 0 if retention is None else retention
+        self._retention_stop: asyncio.Event | None = None
+        self._retention_task: asyncio.Task[None] | None = None
         self.channel_health = channel_health or ChannelHealth(
             enabled=settings.RELAY_AUTO_DISABLE, breaker_failures=settings.BREAKER_FAILURES
         )
@@ -118,18 +133,23 @@ class RelayApp:
             health=self.channel_health,
             fatal_patterns=tuple(settings.FATAL_ERROR_PATTERNS),
             cooldown_seconds=settings.COOLDOWN_SECONDS,
+            keys=KeyPicker(self.rng, suspect_seconds=settings.RELAY_RECHECK_SECONDS),
         )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = _request_id(scope["headers"])
+        # Every line logged while answering (and in tasks started for it) carries the id.
+        bound = bind_request_id(request_id)
         exchange = _Exchange()
         loop = asyncio.get_running_loop()
+        started = loop.time()
 
         async def tracked_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
+                exchange.first_byte = loop.time()
                 if exchange.meter is not None:
-                    exchange.meter.first_byte = loop.time()
+                    exchange.meter.first_byte = exchange.first_byte
             await send(message)
 
         try:
@@ -138,7 +158,7 @@ class RelayApp:
             )
         except ApiError as exc:
             exchange.error = exc.message
-            await send_error(tracked_send, exc, request_id)
+            await self._send_error(scope, tracked_send, exc, request_id)
         except ClientGone:
             exchange.client_left = True
             log.info("client went away while sending its request (request %s)", request_id)
@@ -151,16 +171,36 @@ class RelayApp:
                     code="gateway_unavailable",
                 )
                 exchange.error = unavailable.message
-                await send_error(tracked_send, unavailable, request_id)
+                await self._send_error(scope, tracked_send, unavailable, request_id)
         except Exception:
             log.exception("relay failed (request %s)", request_id)
             if not exchange.status:
                 failed = ApiError(500, "The gateway failed; see its log.", code="internal_error")
                 exchange.error = failed.message
-                await send_error(tracked_send, failed, request_id)
+                await self._send_error(scope, tracked_send, failed, request_id)
         finally:
+            now = loop.time()
             if exchange.meter is not None:
-                self._record(exchange, loop.time())
+                self._record(exchange, now)
+            metrics.observe_request(
+                scope["path"],
+                exchange.model,
+                CLIENT_CLOSED if exchange.client_left else exchange.status,
+                exchange.meter.entry.group if exchange.meter is not None else "",
+                now - started,
+                None if exchange.first_byte is None else exchange.first_byte - started,
+            )
+            reset_request_id(bound)
+
+    @staticmethod
+    async def _send_error(
+        scope: dict[str, Any], send: Send, error: ApiError, request_id: str
+    ) -> None:
+        """In OpenAI's shape, or Anthropic's for the Messages API's paths."""
+        if scope.get("path") in ANTHROPIC_ERROR_PATHS:
+            await send_anthropic_error(send, error, request_id)
+        else:
+            await send_error(send, error, request_id)
 
     def _record(self, exchange: _Exchange, now: float) -> None:
         """The request's usage record, handed to the writer (never raises into the relay)."""
@@ -179,6 +219,7 @@ class RelayApp:
             self.usage.keep_settlement(meter.entry)
             return
         self.usage.add(entry)
+        metrics.set_usage_buffer(self.usage.pending)
         if entry.token_id is not None and entry.total_tokens:
             self.rate_limits.note_tokens(entry.token_id, entry.total_tokens)
 
@@ -257,8 +298,10 @@ class RelayApp:
                 param="model",
             )
         tiers = self.cache.table.candidates(token.group, model)
-        if not tiers and await self.cache.recheck_after_miss():
-            # A channel created (or enabled) a moment ago, maybe by another process.
+        if not tiers:
+            # A channel created (or enabled) a moment ago, maybe by another process. Looked
+            # up again whatever the recheck says: the table may have moved before it began.
+            await self.cache.recheck_after_miss()
             tiers = self.cache.table.candidates(token.group, model)
         if not tiers:
             if (token.group, model) in self.cache.table.unavailable:
@@ -273,8 +316,10 @@ class RelayApp:
                 code="model_not_found",
                 param="model",
             )
+        exchange.model = model  # served by a channel: a configured name
         admission = await self.rate_limits.admit(token)
         if not admission.allowed:
+            metrics.rate_limited(admission.limit)
             raise admission.error()
         await self.billing.admit(token, model, path.upstream, meter, self.cache.prices)
         routes = iter_attempts(tiers, self.rng)
@@ -301,8 +346,9 @@ class RelayApp:
             # An unknown key may be a token created a moment ago: look again once.
             if refusal.code != "invalid_api_key" or key is None:
                 raise
-            if not await self.cache.recheck_after_miss():
-                raise
+            # Tried again whatever the recheck says: the table may have moved before it began
+            # (an unknown key stays remembered as unknown: no database work).
+            await self.cache.recheck_after_miss()
         return await self.cache.tokens.authenticate(key, client_ip)
 
     async def _models(
@@ -342,25 +388,63 @@ class RelayApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                problems = await self._secrets_problems()
+                if problems:
+                    await send({"type": "lifespan.startup.failed", "message": " ".join(problems)})
+                    return
                 try:
                     await self.cache.ensure_fresh()
                 except Exception:
                     # Not fatal: the first request tries again and reports the problem.
                     log.exception("could not load channels at startup")
                 self._start_prober()
+                self._start_retention()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await self._stop_prober()
+                    await self._stop_retention()
                     await self.usage.aclose()
                     await self.rechecks.aclose()
                     await self.rate_limits.aclose()
                     await self.channel_health.drain()
                     await self.cache.aclose()
                     await close_clients()
+                    await asyncio.to_thread(close_background_connections)
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    @staticmethod
+    async def _secrets_problems() -> list[str]:
+        """Secrets that do not match the database's (core/secrets_check.py), each logged."""
+        try:
+            problems = await db_call(secrets_problems)
+        except Exception:
+            # Not fatal here: the database may be starting too; requests report it.
+            log.exception("could not check this instance's secrets against the database")
+            return []
+        for problem in problems:
+            log.critical("refusing to start: %s", problem)
+        return problems
+
+    def _start_retention(self) -> None:
+        if not self.retention:
+            return
+        self._retention_stop = asyncio.Event()
+        self._retention_task = asyncio.get_running_loop().create_task(
+            run_retention(self._retention_stop)
+        )
+
+    async def _stop_retention(self) -> None:
+        if self._retention_task is None or self._retention_stop is None:
+            return
+        self._retention_stop.set()
+        try:
+            await asyncio.wait_for(self._retention_task, timeout=10)
+        except Exception:
+            log.exception("usage retention did not stop cleanly")
+        self._retention_task = None
 
     def _start_prober(self) -> None:
         if not self.prober:

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from core.errors import ApiError
 from core.money import format_money
+from gateway import metrics
 from gateway.relay.db import db_call
 from gateway.relay.metering import Meter
 from gateway.relay.token_check import TokenRecord
@@ -25,7 +26,7 @@ from usage.pricing import PriceBook
 
 # Where an answer's length is bounded by the request, and where it is text to reserve for.
 COMPLETION_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
-TEXT_PATHS = frozenset({"/chat/completions", "/completions", "/responses"})
+TEXT_PATHS = frozenset({"/chat/completions", "/completions", "/responses", "/messages"})
 # Beyond any real request: a body asking for more is reserved for this much.
 MAX_COUNTED_TOKENS = 10_000_000
 
@@ -74,6 +75,7 @@ class Billing:
         if not token.spending_limited:
             return
         if price is None:
+            metrics.quota_rejected("model_not_priced")
             raise ApiError(
                 403,
                 f"The model `{model}` has no price yet, and this token has a quota or budget: "
@@ -94,6 +96,7 @@ class Billing:
             return
         if ran_out == "":
             raise ApiError(401, "Invalid API key.", code="invalid_api_key")
+        metrics.quota_rejected(ran_out)
         raise ApiError(
             429,
             f"{RAN_OUT[ran_out]} This request could cost up to {_amount(amount)}; lower "

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 FULL_RELOAD_SECONDS = 60.0
 
 
+def _load_table_and_prices() -> tuple[tuple[int, RoutingTable], PriceBook]:
+    # Prices change with the same version bump; read after the table, so never older.
+    return table_loader.load_routing_table(), load_price_book()
+
+
 class RelayCache:
     def __init__(
         self,
@@ -123,9 +128,8 @@ class RelayCache:
             or source_version != self._source_version
             or now >= self._next_full_reload
         ):
-            self._version, self.table = await db_call(table_loader.load_routing_table)
-            # Prices change with the same version bump; read after the table, so never older.
-            self.prices = await db_call(load_price_book)
+            # One call, assigned together: no request sees a new table beside old prices.
+            (self._version, self.table), self.prices = await db_call(_load_table_and_prices)
             self.tokens.forget()
             self._next_full_reload = now + FULL_RELOAD_SECONDS
         self._source_version = source_version

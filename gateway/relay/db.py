@@ -1,15 +1,23 @@
-"""Database work from the relay's event loop: in Django's worker thread, on a sound connection."""
+"""Database work from the relay's event loop: in Django's worker thread, on a sound connection.
+
+Batched writes that no request waits for (usage records) run on a thread of their own
+(`background_db_call`): on the shared thread, the relay-version check that one request per
+refresh interval awaits would queue behind a whole batch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-background-db")
 
 
 async def db_call(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -19,6 +27,19 @@ async def db_call(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     it in its module to stand in for a database that has gone away.
     """
     return await sync_to_async(_fresh_call)(call, *args, **kwargs)
+
+
+async def background_db_call(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`db_call` on the relay's background thread (and its own connection), for writes that
+    no request waits for: under load a batch can hold its thread for a long time, and a
+    request's own database call must not queue behind it."""
+    run = sync_to_async(_fresh_call, thread_sensitive=False, executor=_BACKGROUND)
+    return await run(call, *args, **kwargs)
+
+
+def close_background_connections() -> None:
+    """Close the background thread's connections (at shutdown; PostgreSQL counts them)."""
+    _BACKGROUND.submit(connections.close_all).result()
 
 
 def _fresh_call(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

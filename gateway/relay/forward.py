@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,20 +37,31 @@ from core.errors import (
     upstream_error_message,
 )
 from core.http_clients import UPSTREAM_ERRORS, get_client
-from gateway.relay.bodies import ParsedBody, with_model
+from gateway import metrics
+from gateway.relay.dialects import (
+    ANTHROPIC,
+    Call,
+    client_error_body,
+    plan_call,
+    translation_failed,
+)
 from gateway.relay.failures import Failure, classify, retry_after_seconds
-from gateway.relay.headers import client_response_headers, upstream_headers
+from gateway.relay.headers import client_response_headers
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import outgoing_hops
+from gateway.relay.keys import KeyPicker
 from gateway.relay.metering import Meter
 from gateway.relay.model_rename import rename_model, rename_model_in_json
 from gateway.relay.recheck import RefusalRechecks
-from gateway.relay.responses import JSON_CONTENT_TYPE, Send, send_whole
+from gateway.relay.request import Forward
+from gateway.relay.responses import JSON_CONTENT_TYPE, Send, send_json, send_whole
 from gateway.relay.routing import Route
 from gateway.relay.slots import ChannelSlots
 from gateway.relay.sse import SSERewriter
 from gateway.relay.stream_relay import Watch, log_broken_answer, relay_chunks, relay_stream
 from gateway.relay.stream_usage import StreamTap
+from gateway.relay.translate.errors import TranslationError
+from gateway.relay.translated_answers import answer_across_dialects
 from usage.counting import answer_text, usage_in_tail, usage_of_answer
 
 log = logging.getLogger(__name__)
@@ -58,26 +70,20 @@ MAX_ERROR_BODY = 64 * 1024
 # Endpoints whose answer, unless streamed, is a JSON object: anything else there (a captive
 # portal's HTML page, a crashed provider's text) is a failure, not an answer.
 JSON_ANSWER_PATHS = frozenset(
-    {"/chat/completions", "/completions", "/embeddings", "/moderations", "/responses"}
+    {
+        "/chat/completions",
+        "/completions",
+        "/embeddings",
+        "/moderations",
+        "/responses",
+        "/messages",
+        "/messages/count_tokens",
+    }
 )
 # Answers up to this size are parsed to prove they are JSON; bigger ones are only outlined.
 FULL_JSON_CHECK_BYTES = 1024 * 1024
 _WRITE_TIMEOUT = 60.0
 DETAIL_LIMIT = 300
-
-
-@dataclass(slots=True)
-class Forward:
-    method: str
-    path: str  # the validated path after the base URL, e.g. "/chat/completions"
-    query: bytes
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    parsed: ParsedBody
-    model: str
-    request_id: str
-    hops: int  # gateways this request passed before this one
-    meter: Meter | None = None  # notes attempts and usage for the request's usage record
 
 
 @dataclass(slots=True)
@@ -90,6 +96,7 @@ class Limits:
     health: ChannelHealth
     fatal_patterns: tuple[str, ...] = ()
     cooldown_seconds: float = 30.0
+    keys: KeyPicker = field(default_factory=lambda: KeyPicker(random.Random()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,7 @@ class _Failed:
     detail: str  # scrubbed: nothing of the channel's key or address
     retry_after: float | None = None
     upstream_status: int | None = None  # the channel's HTTP status, when it answered one
+    key_refused: bool = False  # one of several keys refused: the channel's next key may do
 
 
 def timeouts_for(route: Route) -> Timeouts:
@@ -158,16 +166,25 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
             )
             continue
         tried += 1
-        attempt_started = loop.time()
-        outcome: _Failed | None = _INTERRUPTED
+        keys_tried: set[int] = set()
         try:
-            outcome = failed = await _attempt(client, route, request, send, limits, started)
+            # Another key of the same channel when one was refused (keys.py).
+            while (keyed := limits.keys.choose(route, keys_tried)) is not None:
+                keys_tried.add(keyed.key_index)
+                attempt_started = loop.time()
+                outcome: _Failed | None = _INTERRUPTED
+                try:
+                    outcome = failed = await _attempt(client, keyed, request, send, limits, started)
+                finally:
+                    metrics.observe_attempt(route.name, _attempt_outcome(outcome))
+                    if meter is not None:
+                        _note_attempt(meter, keyed, outcome, attempt_started, loop.time())
+                if failed is None:
+                    return
+                if not failed.key_refused:
+                    break
         finally:
             limits.slots.release(route.channel_id)
-            if meter is not None:
-                _note_attempt(meter, route, outcome, attempt_started, loop.time())
-        if failed is None:
-            return
     if failed is None:
         if cooling:
             raise ApiError(
@@ -192,6 +209,20 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
 
 # An attempt cut off by the client leaving (or an error of the relay's own).
 _INTERRUPTED = _Failed(499, "interrupted", "The attempt was cut off.")
+# The metrics' reason for an upstream error answer of each kind.
+_FAILURE_REASONS: dict[Failure, metrics.FailureReason] = {
+    Failure.FATAL: "refused",
+    Failure.MODEL: "model_missing",
+    Failure.RATE_LIMITED: "rate_limited",
+    Failure.TRANSIENT: "http_5xx",
+    Failure.CLIENT: "client_error",
+}
+
+
+def _attempt_outcome(outcome: _Failed | None) -> metrics.AttemptOutcome:
+    if outcome is None:
+        return "answered"
+    return "interrupted" if outcome is _INTERRUPTED else "failed"
 
 
 def _note_attempt(
@@ -223,21 +254,38 @@ async def _attempt(
     loop = asyncio.get_running_loop()
     deadline = started + timeouts.total
     if loop.time() >= deadline:
+        metrics.observe_failure(route.name, "timeout")
         return _Failed(504, "upstream_timeout", "The request ran out of time.")
     sent_model = upstream_model(route.model_mapping, request.model)
     if request.meter is not None:
         request.meter.entry.upstream_model = sent_model
     # The path was rebuilt from validated segments: nothing in it can climb out of base_url.
-    url = route.base_url + request.path
-    if request.query:
-        url += "?" + request.query.decode("ascii")
+    try:
+        call = plan_call(
+            route,
+            path=request.path,
+            query=request.query,
+            client_headers=request.headers,
+            body=request.body,
+            parsed=request.parsed,
+            sent_model=sent_model,
+            client_model=request.model,
+            request_id=request.request_id,
+            hops=outgoing_hops(request.hops),
+        )
+    except TranslationError as exc:
+        raise translation_failed(exc) from None
+    if call.local_answer is not None:
+        if request.meter is not None:
+            request.meter.entry.channel_id = route.channel_id
+            request.meter.answer_status = 200
+        await send_json(send, 200, call.local_answer, request.request_id)
+        return None
     outgoing = client.build_request(
         request.method,
-        url,
-        headers=upstream_headers(
-            request.headers, route.api_key, request.request_id, outgoing_hops(request.hops)
-        ),
-        content=with_model(request.body, request.parsed, sent_model),
+        call.url,
+        headers=call.headers,
+        content=call.body,
         timeout=timeouts.for_httpx,
     )
     response: httpx.Response | None = None
@@ -260,7 +308,7 @@ async def _attempt(
                 return _unreachable(route, exc, request.request_id, limits)
             return _broke_off(route, exc, request.request_id, limits)
         return await _answer(
-            response, opening, route, request, sent_model, send, limits, timeouts, deadline
+            response, opening, route, request, call, sent_model, send, limits, timeouts, deadline
         )
     finally:
         if response is not None:
@@ -319,11 +367,13 @@ def _reason(route: Route, text: str) -> str:
 def _unreachable(route: Route, exc: Exception, request_id: str, limits: Limits) -> _Failed:
     reason = _reason(route, str(exc) or type(exc).__name__)
     log.warning("channel %s unreachable: %s (request %s)", route.name, reason, request_id)
+    metrics.observe_failure(route.name, "unreachable")
     limits.health.note_failure(route.channel_id, f"unreachable: {reason}")
     return _Failed(502, "upstream_error", "The upstream could not be reached.")
 
 
 def _timed_out(route: Route, request: Forward, limits: Limits, seconds: float) -> _Failed:
+    metrics.observe_failure(route.name, "timeout")
     log.warning(
         "channel %s sent nothing within %ss (request %s)", route.name, seconds, request.request_id
     )
@@ -332,12 +382,14 @@ def _timed_out(route: Route, request: Forward, limits: Limits, seconds: float) -
 
 
 def _broke_off(route: Route, exc: Exception, request_id: str, limits: Limits) -> _Failed:
+    metrics.observe_failure(route.name, "garbage")  # an answer cut short
     log_broken_answer(route, exc, request_id)
     limits.health.note_failure(route.channel_id, "the upstream broke off its answer")
     return _Failed(502, "upstream_error", "The upstream broke off its answer.")
 
 
 def _garbage(route: Route, request: Forward, limits: Limits, what: str, status: int) -> _Failed:
+    metrics.observe_failure(route.name, "garbage")
     log.warning("channel %s answered %s (request %s)", route.name, what, request.request_id)
     limits.health.note_failure(route.channel_id, f"answered {what}")
     return _Failed(502, "upstream_error", f"The upstream answered {what}.", upstream_status=status)
@@ -348,6 +400,7 @@ async def _answer(
     opening: _Opening,
     route: Route,
     request: Forward,
+    call: Call,
     sent_model: str,
     send: Send,
     limits: Limits,
@@ -358,6 +411,23 @@ async def _answer(
     _, secret_bytes, key_bytes = _secrets(route.api_key, route.base_url)
     if opening.kind == "error":
         return await _upstream_failed(response, opening.content, route, request, send, limits)
+    if call.translation is not None or call.upstream_dialect == ANTHROPIC:
+        headers = client_response_headers(response.headers, secret_bytes)
+        headers.append((b"x-request-id", request.request_id.encode()))
+        wrong = await answer_across_dialects(
+            response,
+            opening.kind,
+            opening.content,
+            opening.chunks,
+            request,
+            call,
+            headers,
+            send,
+            Watch(route, request.request_id, timeouts.stream_idle, deadline),
+            secret_bytes,
+            key_bytes,
+        )
+        return None if wrong is None else _garbage(route, request, limits, wrong, status)
     if opening.kind == "garbage":
         return _garbage(route, request, limits, f"HTTP {status} with an HTML page", status)
     content = opening.content
@@ -421,6 +491,7 @@ async def _upstream_failed(
     status = response.status_code
     secrets, secret_bytes, _ = _secrets(route.api_key, route.base_url)
     kind = classify(status, content, limits.fatal_patterns)
+    metrics.observe_failure(route.name, _FAILURE_REASONS[kind])
     if kind is Failure.CLIENT:
         if request.meter is not None:
             request.meter.entry.channel_id = route.channel_id
@@ -430,7 +501,11 @@ async def _upstream_failed(
         # The body is now our JSON error, whatever type the upstream's was.
         headers = [header for header in headers if header[0] != b"content-type"]
         headers += [JSON_CONTENT_TYPE, (b"x-request-id", request.request_id.encode())]
-        await send_whole(send, status, headers, _upstream_error(status, content, secrets))
+        if request.dialect == ANTHROPIC:
+            error = client_error_body(status, content, secrets)
+        else:
+            error = _upstream_error(status, content, secrets)
+        await send_whole(send, status, headers, error)
         return None
     detail = upstream_error_message(status, content, secrets)[:DETAIL_LIMIT]
     log.warning(
@@ -441,6 +516,11 @@ async def _upstream_failed(
         request.request_id,
     )
     reason = f"HTTP {status}: {detail}"
+    if kind is Failure.FATAL and len(route.keys) > 1:
+        # One key of several: left out here at once, tested alone, disabled alone if it fails.
+        limits.keys.suspect(route.channel_id, route.key_index)
+        limits.rechecks.note_refused_key(route.channel_id, route.key_index)
+        return _Failed(502, "upstream_error", detail, upstream_status=status, key_refused=True)
     if kind is Failure.FATAL:
         # Maybe the key, maybe something in this request: the channel test tells which.
         limits.rechecks.note_refused(route.channel_id)

@@ -43,16 +43,18 @@ PASSED_RESPONSE_HEADERS = frozenset(
 
 def upstream_headers(
     client_headers: list[tuple[bytes, bytes]],
-    api_key: str,
+    credential: tuple[bytes, bytes],
     request_id: str,
     hops: tuple[bytes, bytes],
 ) -> list[tuple[bytes, bytes]]:
+    """The client's headers that may cross, then the channel's `credential` header (its key,
+    as the upstream's API takes it) and the relay's own."""
     headers = [
         (name, value)
         for name, value in client_headers
         if name in FORWARDED_REQUEST_HEADERS or name.startswith(FORWARDED_REQUEST_PREFIXES)
     ]
-    headers.append((b"authorization", b"Bearer " + api_key.encode()))
+    headers.append(credential)
     headers.append((b"x-request-id", request_id.encode()))
     # Identity: SSE must not be compressed, and a renamed model means reading the body.
     headers.append((b"accept-encoding", b"identity"))

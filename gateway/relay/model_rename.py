@@ -27,8 +27,10 @@ def rename_model(payload: object, model: str) -> bool:
     if isinstance(payload.get("model"), str):
         payload["model"] = model
         renamed = True
-    nested = payload.get("response")
-    if isinstance(nested, dict) and isinstance(nested.get("model"), str):
-        nested["model"] = model
-        renamed = True
+    # The Responses API's events and Anthropic's message_start nest the model one level down.
+    for key in ("response", "message"):
+        nested = payload.get(key)
+        if isinstance(nested, dict) and isinstance(nested.get("model"), str):
+            nested["model"] = model
+            renamed = True
     return renamed

@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from core.errors import ApiError
 from gateway.relay.token_check import TokenRecord
@@ -69,6 +69,7 @@ class Decision:
     allowed: bool
     headers: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    limit: Literal["requests", "tokens"] = "requests"  # which one refused it
 
     def error(self) -> ApiError:
         return ApiError(429, self.message, code="rate_limit_exceeded", headers=self.headers)
@@ -270,7 +271,9 @@ def _refusal(rpm: int | None, tpm: int | None, requests: int, used: int, reset: 
         headers["x-ratelimit-limit-tokens"] = str(tpm)
         headers["x-ratelimit-remaining-tokens"] = str(max(0, tpm - used))
         headers["x-ratelimit-reset-tokens"] = wait
+    limit: Literal["requests", "tokens"] = "requests"
     if tpm and used >= tpm:
+        limit = "tokens"
         message = (
             f"Rate limit reached for tokens per minute (TPM): limit {tpm}, used {used}. "
             f"Please try again in {wait}."
@@ -280,4 +283,4 @@ def _refusal(rpm: int | None, tpm: int | None, requests: int, used: int, reset: 
             f"Rate limit reached for requests per minute (RPM): limit {rpm}, used {requests}. "
             f"Please try again in {wait}."
         )
-    return Decision(False, headers, message)
+    return Decision(False, headers, message, limit)

@@ -1,4 +1,4 @@
-"""The relay's usage writer, writing through the relay's database thread (db.py)."""
+"""The relay's usage writer, writing on the relay's background database thread (db.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 
-from gateway.relay.db import db_call
+from gateway.metrics import set_usage_buffer
+from gateway.relay.db import background_db_call
 from gateway.relay.last_used import store_last_used
 from usage.entries import UsageEntry
 from usage.quota import Settlement
@@ -15,15 +16,15 @@ from usage.writer import UsageWriter
 
 
 async def write_usage(entries: Sequence[UsageEntry]) -> None:
-    await db_call(store_usage, entries)
+    await background_db_call(store_usage, entries)
 
 
 async def write_settlements(settlements: Sequence[Settlement]) -> None:
-    await db_call(store_settlements, settlements)
+    await background_db_call(store_settlements, settlements)
 
 
 async def write_last_used(token_ids: list[int]) -> None:
-    await db_call(store_last_used, token_ids)
+    await background_db_call(store_last_used, token_ids)
 
 
 def usage_writer(**overrides: float) -> UsageWriter:
@@ -37,6 +38,7 @@ def usage_writer(**overrides: float) -> UsageWriter:
         store_records=write_usage,
         store_last_used=write_last_used,
         store_settlements=write_settlements,
+        on_pending=set_usage_buffer,
         flush_seconds=float(options["flush_seconds"]),
         buffer_limit=int(options["buffer_limit"]),
     )

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from core.errors import ApiError, error_body
+from gateway.relay.translate.errors import anthropic_error_body
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -35,6 +36,13 @@ async def send_error(send: Send, error: ApiError, request_id: str) -> None:
     headers = _own_headers(request_id)
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send_whole(send, error.status, headers, body)
+
+
+async def send_anthropic_error(send: Send, error: ApiError, request_id: str) -> None:
+    """The error in Anthropic's shape: {"type": "error", "error": {"type", "message"}}."""
+    headers = _own_headers(request_id)
+    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+    await send_whole(send, error.status, headers, anthropic_error_body(error.status, error.message))
 
 
 def _own_headers(request_id: str) -> list[tuple[bytes, bytes]]:

@@ -37,6 +37,13 @@ class Route:
     cooldown_until: float = 0.0
     # Models taken off this channel alone (the upstream said they do not exist).
     disabled_models: frozenset[str] = frozenset()
+    kind: str = "openai"  # the API the upstream speaks (channels_admin.models.ChannelType)
+    api_version: str = ""  # Azure OpenAI's api-version
+    # A channel with several keys: (index, key) of each enabled one; `api_key` and `key_index`
+    # are the one an attempt uses (keys.py picks it per attempt).
+    keys: tuple[tuple[int, str], ...] = ()
+    key_mode: str = "random"  # or "round_robin"
+    key_index: int = 0
 
 
 @dataclass(frozen=True, slots=True)

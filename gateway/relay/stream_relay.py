@@ -11,12 +11,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.errors import error_body, scrub, secrets_of
 from core.http_clients import UPSTREAM_ERRORS
+from gateway import metrics
 from gateway.relay.responses import Send
 from gateway.relay.routing import Route
-from gateway.relay.sse import SSERewriter
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,22 @@ STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")
 def log_broken_answer(route: Route, exc: Exception, request_id: str) -> None:
     reason = scrub(str(exc) or type(exc).__name__, secrets_of(route.api_key, route.base_url))
     log.warning("channel %s broke off its answer: %s (request %s)", route.name, reason, request_id)
+
+
+class StreamRewriter(Protocol):
+    """What a stream's bytes pass through on their way out (sse.py's SSERewriter, say)."""
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+# An error event for a client that speaks OpenAI's API: (message, code) -> SSE bytes.
+ErrorEvent = Callable[[str, str], bytes]
+
+
+def openai_error_event(message: str, code: str) -> bytes:
+    return b"data: " + error_body(502, message, code=code) + b"\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +63,11 @@ async def relay_stream(
     headers: list[tuple[bytes, bytes]],
     first: bytes,
     chunks: AsyncIterator[bytes],
-    rewriter: SSERewriter,
+    rewriter: StreamRewriter,
     send: Send,
     watch: Watch,
+    *,
+    error_event: ErrorEvent | None = None,
 ) -> str | None:
     """An SSE answer: `first` (already read, before anything was sent) then the rest.
 
@@ -58,6 +77,21 @@ async def relay_stream(
     """
     headers += STREAM_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    metrics.stream_opened()
+    try:
+        return await _relay_events(first, chunks, rewriter, send, watch, error_event)
+    finally:
+        metrics.stream_closed()
+
+
+async def _relay_events(
+    first: bytes,
+    chunks: AsyncIterator[bytes],
+    rewriter: StreamRewriter,
+    send: Send,
+    watch: Watch,
+    error_event: ErrorEvent | None,
+) -> str | None:
     try:
         out = rewriter.feed(first)
         if out:
@@ -68,20 +102,27 @@ async def relay_stream(
             "channel %s went silent mid-stream (request %s)", watch.route.name, watch.request_id
         )
         return await _end_with_error(
-            send, "The upstream stopped sending; the answer is incomplete.", "upstream_timeout"
+            send,
+            "The upstream stopped sending; the answer is incomplete.",
+            "upstream_timeout",
+            error_event or openai_error_event,
         )
     except UPSTREAM_ERRORS as exc:
         # Headers are gone already; an error event is how an OpenAI client learns of it.
         log_broken_answer(watch.route, exc, watch.request_id)
         # A line cut off mid-way is dropped: half an event would only fail to parse.
-        return await _end_with_error(send, "The upstream broke off the stream.", "upstream_error")
+        return await _end_with_error(
+            send,
+            "The upstream broke off the stream.",
+            "upstream_error",
+            error_event or openai_error_event,
+        )
     await send({"type": "http.response.body", "body": rewriter.flush()})
     return None
 
 
-async def _end_with_error(send: Send, message: str, code: str) -> str:
-    event = error_body(502, message, code=code)
-    await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n"})
+async def _end_with_error(send: Send, message: str, code: str, event: ErrorEvent) -> str:
+    await send({"type": "http.response.body", "body": event(message, code)})
     return message
 
 

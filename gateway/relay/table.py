@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from channels_admin.models import Channel, ChannelStatus
-from core.crypto import decrypt_secret
+from channels_admin.selectors import relay_keys
 from core.state import read_db_version
 from gateway.relay.routing import ChannelRow, Route, RoutingTable, build_routing_table
 
@@ -21,18 +21,18 @@ def load_routing_table() -> tuple[int, RoutingTable]:
 
 def _channel_rows() -> list[ChannelRow]:
     rows: list[ChannelRow] = []
-    for channel in Channel.objects.all().order_by("id"):
+    for channel in Channel.objects.prefetch_related("keys").order_by("id"):
         enabled = channel.status == ChannelStatus.ENABLED
-        try:
-            api_key = decrypt_secret(channel.key_encrypted) if enabled else ""
-        except ValueError:
-            log.error("channel %s (%s): key cannot be decrypted; skipped", channel.pk, channel.name)
+        keys = relay_keys(channel) if enabled else []
+        if enabled and not keys:
+            log.error("channel %s (%s): no usable key; skipped", channel.pk, channel.name)
             continue
+        first_index, first_key = keys[0] if keys else (0, "")
         route = Route(
             channel_id=channel.pk,
             name=channel.name,
             base_url=channel.base_url,
-            api_key=api_key,
+            api_key=first_key,
             weight=channel.weight,
             priority=channel.priority,
             model_mapping=dict(channel.model_mapping or {}),
@@ -42,6 +42,11 @@ def _channel_rows() -> list[ChannelRow]:
             total_timeout=channel.total_timeout,
             cooldown_until=channel.cooldown_until.timestamp() if channel.cooldown_until else 0.0,
             disabled_models=frozenset(channel.disabled_models or ()),
+            kind=channel.type,
+            api_version=channel.api_version,
+            keys=tuple(keys),
+            key_mode=channel.key_mode,
+            key_index=first_index,
         )
         rows.append(ChannelRow(route, enabled, tuple(channel.groups), tuple(channel.model_names)))
     return rows

@@ -62,14 +62,18 @@ def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
 
 
 def bearer_key(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    """The key in `Authorization: Bearer <key>`, or None when there is none."""
+    """The key in `Authorization: Bearer <key>`, else in `x-api-key` (as Anthropic's SDKs
+    send it); None when there is none."""
+    api_key = None
     for name, value in headers:
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
                 return credentials.strip()
             return None
-    return None
+        if name == b"x-api-key" and value.strip():
+            api_key = value.decode("latin-1").strip()
+    return api_key
 
 
 def load_token_records(prefix: str) -> list[TokenRecord]:

@@ -62,12 +62,16 @@ def test_create_is_recorded(api: Client) -> None:
     assert_no_secret(CHANNEL_KEY)
 
 
-def test_patch_is_recorded_with_the_key_only_as_changed(api: Client, channel: Channel) -> None:
+def test_patch_is_recorded_with_the_keys_masked(api: Client, channel: Channel) -> None:
     response = call(api, "PATCH", f"/api/channels/{channel.pk}", {"weight": 8, "key": NEW_KEY})
     assert response.status_code == 200
     event = only("changed")
     assert_by_the_key(event)
-    assert event.changes == {"weight": [1, 8], "key": "changed"}
+    # The new key replaces the old one and takes the next index: never a reused one.
+    assert event.changes == {
+        "weight": [1, 8],
+        "keys": [["#0 sk-…WXYZ enabled"], [f"#1 {NEW_KEY[:3]}…{NEW_KEY[-4:]} enabled"]],
+    }
     assert_no_secret(CHANNEL_KEY, NEW_KEY)
 
 

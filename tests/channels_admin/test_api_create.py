@@ -14,6 +14,7 @@ from tests.support.factories import CHANNEL_KEY, NEW_CHANNEL
 
 pytestmark = pytest.mark.django_db
 
+AZURE = "https://r.openai.azure.com"
 # A trailing slash, to see the address stored without it.
 MINIMAL = {**NEW_CHANNEL, "base_url": "https://api.example.net/v1/"}
 
@@ -115,7 +116,24 @@ def assert_rejected(api: Client, body: Any, bad: dict[str, str]) -> dict[str, An
         ({"model_mapping": {"a": "b", "b": "a"}}, {"model_mapping": "cycle"}),
         ({"model_mapping": {"a": "a"}}, {"model_mapping": "cycle"}),
         ({"status": "paused"}, {"status": "Unknown status"}),
-        ({"type": "anthropic"}, {"type": "Unknown type"}),
+        ({"type": "gemini"}, {"type": "Unknown type"}),
+        ({"type": "anthropic"}, {"base_url": "ends before /v1"}),
+        ({"type": "azure", "base_url": AZURE}, {"api_version": "needs an API version"}),
+        ({"api_version": "2024-10-21"}, {"api_version": "Only Azure OpenAI"}),
+        ({"type": "azure", "base_url": AZURE, "api_version": "latest"}, {"api_version": "2024"}),
+        (
+            {"type": "azure", "base_url": AZURE + "/openai", "api_version": "2024-10-21"},
+            {"base_url": "resource endpoint"},
+        ),
+        (
+            {"type": "azure", "base_url": "http://r.openai.azure.com", "api_version": "2024-10-21"},
+            {"base_url": "https://"},
+        ),
+        ({"key_mode": "sometimes"}, {"key_mode": "Unknown key mode"}),
+        ({"keys": ["sk-fine-key-0000000000", "has spaces"]}, {"keys": "Key 2"}),
+        ({"keys": [7]}, {"keys": "Key 1"}),
+        ({"keys": {"a": 1}}, {"keys": "list of keys"}),
+        ({"keys": ["sk-other-key-000000000000"]}, {"keys": "not both"}),
         ({"colour": "red"}, {"colour": "Unknown field"}),
         ({"models": []}, {"models": "required"}),
         ({"models": "gpt-4o"}, {}),
@@ -134,10 +152,18 @@ def test_it_names_the_bad_field(api: Client, changes: dict[str, Any], bad: dict[
     assert_rejected(api, {**MINIMAL, **changes}, bad)
 
 
-@pytest.mark.parametrize("field", ["name", "base_url", "key", "models"])
-def test_it_requires_the_required_fields(api: Client, field: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "words"),
+    [
+        ("name", "required"),
+        ("base_url", "required"),
+        ("key", "at least one key"),
+        ("models", "required"),
+    ],
+)
+def test_it_requires_the_required_fields(api: Client, field: str, words: str) -> None:
     body = {k: v for k, v in MINIMAL.items() if k != field}
-    assert_rejected(api, body, {field: "required"})
+    assert_rejected(api, body, {field: words})
 
 
 def test_it_names_every_bad_field_at_once(api: Client) -> None:

@@ -76,6 +76,16 @@ def test_an_upstream_error_status_is_reported(api: Client) -> None:
         "latency_ms": body["latency_ms"],
         "model": "gpt-4o-mini",
         "error": "model gone",
+        "keys": [
+            {
+                "index": 0,
+                "mask": "sk-…" + upstream.api_key[-4:],
+                "ok": False,
+                "latency_ms": body["latency_ms"],
+                "error": "model gone",
+                "disabled": False,
+            }
+        ],
     }
 
 

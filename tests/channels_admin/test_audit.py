@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 
 from audit.models import AuditEvent
-from channels_admin.models import Channel, ChannelStatus
+from channels_admin.models import Channel, ChannelKey, ChannelStatus
 from channels_admin.probe import recheck_refused_channel
 from channels_admin.services import channel_auto_disable, channel_update
 from tests.support.channels import add_form, edit_form
@@ -47,8 +47,8 @@ def assert_no_key_anywhere(*keys: str) -> None:
     for key in keys:
         assert key not in dumped
         assert key[3:-4] not in dumped
-    for channel in Channel.objects.all():
-        assert channel.key_encrypted not in dumped
+    for stored in ChannelKey.objects.all():
+        assert stored.key_encrypted not in dumped
 
 
 def test_adding_records_created(staff_client: Client) -> None:
@@ -73,9 +73,11 @@ def test_editing_records_the_changed_fields(staff_client: Client, channel: Chann
     assert event.object_repr == "Renamed"
 
 
-def test_a_new_key_is_recorded_as_changed_only(staff_client: Client, channel: Channel) -> None:
-    staff_client.post(f"/channels/{channel.pk}/", edit_form(channel, key=NEW_KEY), **FROM)
-    assert only("changed").changes == {"key": "changed"}
+def test_a_new_key_is_recorded_by_its_mask_only(staff_client: Client, channel: Channel) -> None:
+    staff_client.post(f"/channels/{channel.pk}/", edit_form(channel, add_keys=NEW_KEY), **FROM)
+    assert only("changed").changes == {
+        "keys": [["#0 sk-…WXYZ enabled"], ["#0 sk-…WXYZ enabled", "#1 sk-…4321 enabled"]]
+    }
     assert_no_key_anywhere(CHANNEL_KEY, NEW_KEY)
 
 

@@ -113,12 +113,12 @@ def test_an_old_password_in_the_address_is_never_shown(
 def test_fixing_an_old_address_needs_the_key_and_logs_no_password(
     staff_client: Client, legacy: Channel
 ) -> None:
-    data = add_form(name="Legacy", base_url="https://api.example.net/v1", key="")
+    data = add_form(name="Legacy", base_url="https://api.example.net/v1", keys="")
     data["channel"] = str(legacy.pk)
     body = staff_client.post(f"/channels/{legacy.pk}/", data).content.decode()
     assert "enter the API key again" in body
 
-    data["key"] = CHANNEL_KEY
+    data["add_keys"] = CHANNEL_KEY
     assert staff_client.post(f"/channels/{legacy.pk}/", data).status_code == 302
     assert Channel.objects.get(pk=legacy.pk).base_url == "https://api.example.net/v1"
     assert "hunter2" not in str(list(AuditEvent.objects.values()))

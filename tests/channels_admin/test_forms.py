@@ -93,7 +93,10 @@ def test_it_cleans_a_full_channel() -> None:
         "type": "openai",
         "status": "enabled",
         "base_url": "https://api.example.net/v1",
+        "api_version": "",
         "key": CHANNEL_KEY,
+        "keys": [],
+        "key_mode": "random",
         "models": ["b", "a"],
         "groups": ["vip", "default"],
         "weight": 7,
@@ -108,6 +111,9 @@ def test_a_new_channel_takes_the_defaults_for_what_is_not_given() -> None:
     assert form_cleaned(NEW_CHANNEL) == {
         **NEW_CHANNEL,
         "type": "openai",
+        "api_version": "",
+        "keys": [],
+        "key_mode": "random",
         "groups": ["default"],
         "weight": 1,
         "priority": 0,
@@ -133,7 +139,8 @@ def test_a_change_needs_no_required_field(channel: Channel) -> None:
 @pytest.mark.parametrize("field", ["name", "base_url", "key", "models"])
 def test_a_new_channel_needs_the_required_fields(field: str) -> None:
     values = {k: v for k, v in NEW_CHANNEL.items() if k != field}
-    assert form_errors(values) == {field: ["This field is required."]}
+    expected = "Enter at least one key." if field == "key" else "This field is required."
+    assert form_errors(values) == {field: [expected]}
 
 
 @pytest.mark.parametrize(
@@ -157,7 +164,7 @@ def test_a_new_channel_needs_the_required_fields(field: str) -> None:
         ({"priority": "9" * 30}, "priority", "whole number"),
         ({"priority": "1e3"}, "priority", "whole number"),
         ({"status": "ENABLED"}, "status", "Unknown status. Choose one of: enabled, disabled"),
-        ({"type": "gemini"}, "type", "Unknown type. Choose one of: openai."),
+        ({"type": "gemini"}, "type", "Unknown type. Choose one of: openai, anthropic, azure."),
         ({"name": "  "}, "name", "required"),
         ({"name": 3}, "name", "Must be a string."),
         ({"name": "n" * 101}, "name", "At most 100 characters."),

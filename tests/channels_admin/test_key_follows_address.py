@@ -34,7 +34,7 @@ def test_a_new_address_without_the_key_is_refused_beside_the_key(
 
     assert response.status_code == 200
     assert "Nothing was saved." in body
-    assert f'id="id_key_errors"><li>{KEY_AGAIN}' in body
+    assert f'id="id_add_keys_errors"><li>{KEY_AGAIN}' in body
     # The page shows the address the admin typed, ready for the key.
     assert f'value="{elsewhere.v1}"' in body
     assert snapshot(canary) == before
@@ -55,7 +55,7 @@ def test_a_new_address_with_the_key_typed_again_is_saved(
     staff_client: Client, canary: Channel, elsewhere: FakeUpstream
 ) -> None:
     response = staff_client.post(
-        f"/channels/{canary.pk}/", edit_form(canary, base_url=elsewhere.v1, key=RETYPED)
+        f"/channels/{canary.pk}/", edit_form(canary, base_url=elsewhere.v1, add_keys=RETYPED)
     )
     assert response.status_code == 302
     canary.refresh_from_db()
@@ -80,15 +80,13 @@ def test_the_same_address_written_differently_keeps_the_key(
 
 
 def test_a_changed_type_needs_the_key_again(staff_client: Client, canary: Channel) -> None:
-    # Only one type exists today; a channel stored with another stands in for a type change.
-    Channel.objects.filter(pk=canary.pk).update(type="legacy")
-    canary.refresh_from_db()
     before = snapshot(canary)
     body = staff_client.post(
-        f"/channels/{canary.pk}/", edit_form(canary, type="openai")
+        f"/channels/{canary.pk}/",
+        edit_form(canary, type="anthropic", base_url=canary.base_url.removesuffix("/v1")),
     ).content.decode()
 
-    assert f'id="id_key_errors"><li>{KEY_AGAIN}' in body
+    assert f'id="id_add_keys_errors"><li>{KEY_AGAIN}' in body
     assert snapshot(canary) == before
 
 

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from channels_admin import probe
-from channels_admin.models import Channel
+from channels_admin.models import Channel, ChannelKey
 from channels_admin.probe import (
     UpstreamModelsError,
     fetch_upstream_models,
@@ -40,6 +40,16 @@ def test_a_working_channel_passes_and_is_recorded(upstream: FakeUpstream) -> Non
         "latency_ms": result.latency_ms,
         "model": "gpt-4o-mini",
         "error": None,
+        "keys": [
+            {
+                "index": 0,
+                "mask": "sk-…" + upstream.api_key[-4:],
+                "ok": True,
+                "latency_ms": result.latency_ms,
+                "error": None,
+                "disabled": False,
+            }
+        ],
     }
     channel.refresh_from_db()
     assert channel.last_response_ms == result.latency_ms
@@ -100,7 +110,7 @@ def test_a_channel_whose_key_cannot_be_decrypted_fails_without_calling(
     upstream: FakeUpstream,
 ) -> None:
     channel = make_channel(upstream)
-    Channel.objects.filter(pk=channel.pk).update(key_encrypted="not-a-fernet-token")
+    ChannelKey.objects.filter(channel=channel).update(key_encrypted="not-a-fernet-token")
     channel.refresh_from_db()
     result = async_to_sync(run_channel_test)(channel, actor=ALICE)
     assert result.ok is False

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from channels_admin.models import Channel
+from channels_admin.models import Channel, ChannelKey
 from channels_admin.services import (
     channel_as_dict,
     channel_auto_disable,
@@ -17,7 +17,7 @@ from channels_admin.services import (
 )
 from core.state import read_db_version
 from tests.support.audit import ALICE
-from tests.support.channels import count_encryptions
+from tests.support.channels import count_encryptions, key_rows
 from tests.support.factories import CHANNEL_KEY, make_channel
 
 # --- writes ------------------------------------------------------------------------------
@@ -27,8 +27,9 @@ from tests.support.factories import CHANNEL_KEY, make_channel
 def test_create_stores_the_key_encrypted_only() -> None:
     channel = make_channel()
     row = Channel.objects.values().get(pk=channel.pk)
-    assert all(CHANNEL_KEY not in str(value) for value in row.values())
-    assert row["key_mask"] == "sk-…WXYZ"
+    [key] = ChannelKey.objects.values()
+    assert all(CHANNEL_KEY not in str(value) for value in [*row.values(), *key.values()])
+    assert (key["index"], key["key_mask"], key["status"]) == (0, "sk-…WXYZ", "enabled")
     assert Channel.objects.get().api_key == CHANNEL_KEY
 
 
@@ -94,7 +95,8 @@ def test_update_replaces_the_key_and_its_mask() -> None:
     channel_update(channel=channel, changes={"key": "sk-new-key-000000000000abcd"})
     channel.refresh_from_db()
     assert channel.api_key == "sk-new-key-000000000000abcd"
-    assert channel.key_mask == "sk-…abcd"
+    # A replaced key's index is never reused.
+    assert key_rows(channel) == [(1, "sk-…abcd", "enabled", "")]
 
 
 @pytest.mark.django_db

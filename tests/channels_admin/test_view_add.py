@@ -59,7 +59,7 @@ def test_it_shows_the_form(staff_client: Client) -> None:
         "Name",
         "Type",
         "API address",
-        "API key",
+        "Keys, one per line",
         "Models",
         "Groups",
         "Weight",
@@ -68,7 +68,7 @@ def test_it_shows_the_form(staff_client: Client) -> None:
     ):
         assert f'>{label} <span class="required" aria-hidden="true">*</span></label>' in body
     assert ">Test model</label>" in body
-    assert '<input type="password" name="key"' in body
+    assert '<textarea name="keys"' in body
     assert "<legend>Model mapping</legend>" in body
     assert 'hx-post="/channels/fetch-models/"' in body
     assert '<form method="post" class="form ch-channel-form" novalidate' in body
@@ -113,7 +113,7 @@ def test_the_key_never_appears_after_saving(staff_client: Client) -> None:
         response = staff_client.get(url)
         assert response.status_code == 200
         assert CHANNEL_KEY.encode() not in response.content
-    assert channel.key_mask.encode() in staff_client.get(f"/channels/{channel.pk}/").content
+    assert "sk-…WXYZ".encode() in staff_client.get(f"/channels/{channel.pk}/").content
 
 
 def test_ticked_fetched_models_are_added(staff_client: Client) -> None:
@@ -134,7 +134,7 @@ def test_bad_input_shows_each_error_beside_its_field(staff_client: Client) -> No
         _post(
             name="",
             base_url="ftp://nope",
-            key="",
+            keys="",
             models="",
             groups="",
             weight="-1",
@@ -148,7 +148,7 @@ def test_bad_input_shows_each_error_beside_its_field(staff_client: Client) -> No
     assert body.count("Nothing was saved. Please correct the errors below.") == 1
     assert '<ul class="field-errors" id="id_name_errors"><li>This field is required.' in body
     assert 'id="id_base_url_errors"><li>Enter an http:// or https:// URL.' in body
-    assert 'id="id_key_errors"><li>This field is required.' in body
+    assert 'id="id_keys_errors"><li>Enter at least one key.' in body
     assert 'id="id_models_errors"><li>This field is required.' in body
     assert 'id="id_groups_errors"><li>At least one is required.' in body
     assert 'id="id_weight_errors"><li>Must be at least 0.' in body
@@ -247,7 +247,7 @@ def test_fetch_models_works_without_javascript(staff_client: Client, upstream: A
     response = staff_client.post(
         "/channels/add/",
         _post(
-            action="fetch-models", base_url=upstream.v1, key=upstream.api_key, models="gpt-4o-mini"
+            action="fetch-models", base_url=upstream.v1, keys=upstream.api_key, models="gpt-4o-mini"
         ),
     )
     body = response.content.decode()

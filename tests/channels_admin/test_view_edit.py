@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from channels_admin.models import Channel, ChannelStatus
-from tests.support.channels import edit_form, snapshot
+from tests.support.channels import edit_form, key_rows, snapshot, stored_keys
 from tests.support.factories import CHANNEL_KEY, make_channel
 from tests.support.pages import assert_forbidden, assert_login_redirect
 
@@ -49,9 +49,11 @@ def test_it_shows_the_saved_values_and_only_the_masked_key(
     assert 'name="mapping_from" value="fast"' in body
     assert 'name="mapping_to" value="gpt-4o"' in body
     assert body.count('name="mapping_from"') == 3
-    assert f"Stored as {full_channel.key_mask}." in body
+    # The keys, masked, each with its status and a Remove button.
+    assert "<td><code>sk-…WXYZ</code></td>" in body
+    assert f'action="/channels/{full_channel.pk}/keys/0/remove/"' in body
     assert CHANNEL_KEY not in body
-    assert '<input type="password" name="key" autocomplete="new-password"' in body
+    assert '<textarea name="add_keys"' in body
     # The Test button of the edit page.
     assert f'hx-post="/channels/{full_channel.pk}/test/" hx-target="#test-result"' in body
 
@@ -67,13 +69,17 @@ def test_a_blank_key_keeps_the_stored_one(staff_client: Client, full_channel: Ch
     assert full_channel.api_key == CHANNEL_KEY
 
 
-def test_a_new_key_replaces_the_stored_one(staff_client: Client, full_channel: Channel) -> None:
+def test_keys_typed_here_are_added(staff_client: Client, full_channel: Channel) -> None:
     new_key = "sk-replacement-key-9876543210zyxw"
-    staff_client.post(f"/channels/{full_channel.pk}/", edit_form(full_channel, key=new_key))
+    staff_client.post(
+        f"/channels/{full_channel.pk}/", edit_form(full_channel, add_keys=f"{new_key}\n\n")
+    )
 
-    full_channel.refresh_from_db()
-    assert full_channel.api_key == new_key
-    assert full_channel.key_mask.endswith("zyxw")
+    assert key_rows(full_channel) == [
+        (0, "sk-…WXYZ", "enabled", ""),
+        (1, "sk-…zyxw", "enabled", ""),
+    ]
+    assert stored_keys(full_channel) == [CHANNEL_KEY, new_key]
     page = staff_client.get(f"/channels/{full_channel.pk}/").content
     assert new_key.encode() not in page and CHANNEL_KEY.encode() not in page
 
@@ -104,7 +110,7 @@ def test_bad_input_saves_nothing(staff_client: Client, full_channel: Channel) ->
         edit_form(
             full_channel,
             name="Renamed",
-            key="has spaces in it",
+            add_keys="sk-fine-key-000000000000\nhas spaces in it",
             weight="lots",
             mapping_from=["fast", "fast"],
             mapping_to=["a", "b"],
@@ -114,7 +120,7 @@ def test_bad_input_saves_nothing(staff_client: Client, full_channel: Channel) ->
 
     assert response.status_code == 200
     assert body.count("Nothing was saved.") == 1
-    assert 'id="id_key_errors"><li>Must be a non-empty key without spaces.' in body
+    assert 'id="id_add_keys_errors"><li>Key 2: Must be a non-empty key without spaces.' in body
     assert 'id="id_weight_errors"><li>Must be a whole number.' in body
     assert "“fast” is mapped more than once." in body
     assert "has spaces in it" not in body

@@ -23,7 +23,7 @@ def _latency(body: str) -> int:
 
 def _row_latency(body: str) -> int:
     """The response time a row shows, after a test its Last test column announces as passed."""
-    match = re.search(r'data-label="Response time">\s*(\d+) ms\s*</td>', body)
+    match = re.search(r'<span class="ch-response">(\d+) ms</span>', body)
     assert match, body
     assert '<div class="ch-outcome ch-result ch-result-ok" role="status">✓ Passed</div>' in body
     return int(match.group(1))

@@ -37,7 +37,7 @@ def log_in(page: Page, shots: Screenshots) -> None:
 
 
 def check_overview(page: Page, gateway_url: str, shots: Screenshots) -> None:
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     expect(page.locator("#base-url")).to_have_value(gateway_url + "/v1")
     expect(page.locator('[data-status="enabled"]')).to_have_text("0")
     expect(page.locator('[data-tokens="active"]')).to_have_text("0")
@@ -55,7 +55,7 @@ def add_channel(page: Page, upstream: FakeUpstream, shots: Screenshots) -> None:
     # By role: the accessible name leaves out the label's aria-hidden "*" of required fields.
     page.get_by_role("textbox", name="Name", exact=True).fill(CHANNEL)
     page.get_by_label("API address").fill(upstream.v1)
-    page.get_by_label("API key").fill(upstream.api_key)
+    page.get_by_label("Keys, one per line").fill(upstream.api_key)
     # The tag-style model list: type a name, Enter makes it a tag (and does not submit).
     page.get_by_role("textbox", name="Models", exact=True).fill(UPSTREAM_MODEL)
     page.get_by_role("textbox", name="Models", exact=True).press("Enter")
@@ -78,7 +78,7 @@ def add_channel(page: Page, upstream: FakeUpstream, shots: Screenshots) -> None:
     expect(row.locator(".ch-col-status .badge")).to_have_text("Enabled")
     expect(row.locator(".ch-groups")).to_have_text("default")
     expect(row.locator(".ch-col-models")).to_have_text(UPSTREAM_MODEL)
-    expect(row.locator(".ch-col-response")).to_have_text("—")
+    expect(row.locator(".ch-response")).to_have_text("—")
     expect(row.locator(".ch-col-tested")).to_have_text("Never")
     expect(page.get_by_text(upstream.api_key)).to_have_count(0)
     shots.take(page, "channels-added")
@@ -92,7 +92,7 @@ def run_row_test(page: Page, shots: Screenshots) -> None:
     row = channel_row(page)
     row.get_by_role("button", name="Test").click()
     # The row is swapped in place with the result and the recorded response time.
-    expect(row.locator(".ch-col-response")).to_have_text(re.compile(r"^\s*\d+ ms\s*$"))
+    expect(row.locator(".ch-response")).to_have_text(re.compile(r"^\s*\d+ ms\s*$"))
     # The outcome is kept on the channel: the Last test column says when and how it went.
     expect(row.locator(".ch-col-tested")).to_contain_text("just now")
     expect(row.locator(".ch-col-tested")).to_contain_text("✓ Passed")
@@ -104,9 +104,9 @@ def map_a_model(page: Page, upstream: FakeUpstream, shots: Screenshots) -> None:
     expect(page.get_by_role("heading", name=f"Edit channel “{CHANNEL}”")).to_be_visible()
     # The key is write-only: the page knows only its mask.
     mask = f"{upstream.api_key[:3]}…{upstream.api_key[-4:]}"
-    expect(page.get_by_text(f"Stored as {mask}. Leave blank to keep it")).to_be_visible()
+    expect(page.locator("#channel-keys").get_by_text(mask, exact=True)).to_be_visible()
     assert upstream.api_key not in page.content()
-    expect(page.get_by_label("API key")).to_have_value("")
+    expect(page.get_by_label("Add keys, one per line")).to_have_value("")
 
     page.locator(".ch-test-box").get_by_role("button", name="Test").click()
     expect(page.locator("#test-result")).to_have_text(
@@ -188,7 +188,7 @@ def create_token(page: Page, gateway_url: str, shots: Screenshots) -> tuple[str,
 
 
 def check_overview_counts(page: Page, shots: Screenshots) -> None:
-    main_nav(page, "Overview").click()
+    main_nav(page, "Dashboard").click()
     expect(page.locator('[data-status="enabled"]')).to_have_text("1")
     expect(page.locator('[data-tokens="active"]')).to_have_text("1")
     shots.take(page, "overview-after")

@@ -61,7 +61,7 @@ def crowded(transactional_db: None) -> None:
 def log_in(page: Page) -> None:
     page.goto("/login/")
     sign_in(page)
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
 
 def action(row: Locator, name: str) -> Locator:

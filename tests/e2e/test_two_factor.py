@@ -101,7 +101,7 @@ def test_an_admin_enrols_in_two_factor_and_signs_in_with_a_code(
 ) -> None:
     page.goto("/")
     sign_in(page)
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
     key, used_step = enrol(page, screenshots)
     page.get_by_role("button", name="Log out").click()

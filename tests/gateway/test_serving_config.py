@@ -182,3 +182,8 @@ def test_the_open_file_limit_is_raised_for_the_connection_cap() -> None:
     soft, hard = (int(value) for value in result.stdout.split())
     wanted = 2 * 1000 + 256
     assert soft == (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard))
+
+
+def test_workers_default_to_one_per_core(load_conf: Any) -> None:
+    cfg = _gunicorn_config(load_conf())
+    assert cfg.workers == len(os.sched_getaffinity(0))

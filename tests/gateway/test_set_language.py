@@ -26,7 +26,7 @@ def test_switching_to_chinese_translates_the_nav(staff_client: Client) -> None:
     assert '<html lang="zh-hans">' in body
     assert ">渠道</a>" in body
     assert ">令牌</a>" in body
-    assert "概览" in body
+    assert "数据看板" in body
     assert "退出" in body
     assert ">Channels</a>" not in body
 

@@ -41,7 +41,7 @@ def test_it_logs_staff_in_and_goes_to_the_overview(alice: Any) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert _logged_in(client)
-    assert "Overview" in client.get("/").content.decode()
+    assert "Dashboard" in client.get("/").content.decode()
 
 
 def test_it_follows_a_safe_next(alice: Any) -> None:

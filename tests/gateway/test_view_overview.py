@@ -182,3 +182,25 @@ def test_the_unpriced_note_speaks_simplified_chinese(staff_client: Client) -> No
     make_channel(models=["gpt-4o"])
     body = staff_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "未定价的模型" in body
+
+
+# --- the home page is the dashboard -----------------------------------------------------
+
+
+def test_the_home_page_is_the_dashboard(staff_client: Client) -> None:
+    body = staff_client.get("/").content.decode()
+    assert "<h1>Dashboard</h1>" in body
+    for section in (
+        "dashboard-traffic",
+        "dashboard-breakdowns",
+        "dashboard-health",
+        "dashboard-money",
+    ):
+        assert f'id="{section}"' in body
+    # What the overview showed stays: the base URL, the counts, the links.
+    assert 'id="base-url"' in body and 'data-tokens="active"' in body
+
+
+def test_the_dashboard_heading_speaks_simplified_chinese(staff_client: Client) -> None:
+    body = staff_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "<h1>数据看板</h1>" in body

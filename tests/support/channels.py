@@ -1,5 +1,6 @@
 """Channel helpers: input as the pages post it and as ChannelForm judges it, a stored
-channel's snapshot, the key encryptions counted, and the canary key that must stay home."""
+channel's snapshot and keys, the key encryptions counted, and the canary key that must stay
+home."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from channels_admin import services
 from channels_admin.forms import ChannelForm
-from channels_admin.models import Channel
+from channels_admin.models import Channel, ChannelKey
 from core.crypto import encrypt_secret
 from tests.support.factories import CHANNEL_KEY
 from tests.support.fake_upstream import FakeUpstream
@@ -25,7 +26,9 @@ def add_form(**overrides: Any) -> dict[str, Any]:
         "name": "Main",
         "type": "openai",
         "base_url": "https://api.example.net/v1",
-        "key": CHANNEL_KEY,
+        "api_version": "",
+        "keys": CHANNEL_KEY,
+        "key_mode": "random",
         "models": "gpt-4o-mini",
         "groups": "default",
         "weight": "1",
@@ -39,12 +42,14 @@ def add_form(**overrides: Any) -> dict[str, Any]:
 
 
 def edit_form(channel: Channel, **overrides: Any) -> dict[str, Any]:
-    """The edit page's POST for `channel` as saved, the key left blank (keep the stored one)."""
+    """The edit page's POST for `channel` as saved, no key added (keep the stored ones)."""
     data: dict[str, Any] = {
         "name": channel.name,
         "type": channel.type,
         "base_url": channel.base_url,
-        "key": "",
+        "api_version": channel.api_version,
+        "add_keys": "",
+        "key_mode": channel.key_mode,
         "models": "\n".join(channel.model_names),
         "groups": ", ".join(channel.groups),
         "weight": str(channel.weight),
@@ -62,9 +67,29 @@ def edit_form(channel: Channel, **overrides: Any) -> dict[str, Any]:
 
 
 def snapshot(channel: Channel) -> dict[str, Any]:
-    """Every stored field, to prove a refused change saved nothing."""
+    """Every stored field and key, to prove a refused change saved nothing."""
     fresh = Channel.objects.get(pk=channel.pk)
-    return {f.attname: getattr(fresh, f.attname) for f in Channel._meta.concrete_fields}
+    stored = {f.attname: getattr(fresh, f.attname) for f in Channel._meta.concrete_fields}
+    stored["keys"] = list(
+        ChannelKey.objects.filter(channel=fresh)
+        .order_by("index")
+        .values_list("index", "key_encrypted", "status", "reason")
+    )
+    return stored
+
+
+def stored_keys(channel: Channel) -> list[str]:
+    """The channel's keys in index order, decrypted: what the database really holds."""
+    return [key.plaintext for key in ChannelKey.objects.filter(channel=channel).order_by("index")]
+
+
+def key_rows(channel: Channel) -> list[tuple[int, str, str, str]]:
+    """(index, mask, status, reason) of each key, in index order."""
+    return list(
+        ChannelKey.objects.filter(channel=channel)
+        .order_by("index")
+        .values_list("index", "key_mask", "status", "reason")
+    )
 
 
 def form_errors(values: dict[str, Any], *, channel: Channel | None = None) -> dict[str, list[str]]:

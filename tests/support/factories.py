@@ -49,7 +49,7 @@ def make_user(username: str, *, staff: bool) -> Any:
 
 def make_channel(upstream: FakeUpstream | None = None, **overrides: Any) -> Channel:
     """A channel named "Primary" at an address nobody answers, or one serving `upstream`:
-    its address, its key and the models it serves."""
+    its address, its key and the models it serves. `keys=[…]` (with `key=""`) gives it many."""
     fields = {**NEW_CHANNEL, "models": list(NEW_CHANNEL["models"])}
     if upstream is not None:
         fields.update(

@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.upstream_parts import (
+    TOOL_ANSWER,
     ServedUpstream,
     chat_chunk,
     chat_completion,
+    payload_has_tool_result,
     read_body,
     running,
     send_whole,
     sse_event,
     text_event,
+    tool_call_chunks,
+    tool_call_completion,
+    wants_tool_call,
 )
 
 
@@ -43,6 +48,8 @@ class Recorded:
 class FakeUpstream(ServedUpstream):
     name: str = "upstream"
     api_key: str = "sk-upstream-test-key-0123456789abcdef"
+    # More keys it takes besides api_key (a provider account with several keys).
+    other_keys: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
     stream_chunks: int = 3
     # (status, JSON body) to answer every request with instead of a success; a bytes body
@@ -96,7 +103,8 @@ class FakeUpstream(ServedUpstream):
                 {"error": {"message": "Refused.", "type": "invalid_request_error", "code": None}},
             )
             return
-        if headers.get("authorization") != f"Bearer {self.api_key}":
+        accepted = {f"Bearer {key}" for key in (self.api_key, *self.other_keys)}
+        if headers.get("authorization") not in accepted:
             given = headers.get("authorization", "")
             # Like some real upstreams, echo what was sent: the gateway must scrub it.
             await _json(
@@ -145,8 +153,11 @@ class FakeUpstream(ServedUpstream):
                 await self._stream_chat(send, receive, model, payload)
         elif path == "/v1/chat/completions" and self.truncate:
             await _truncated(send)
+        elif path == "/v1/chat/completions" and wants_tool_call(payload):
+            await _json(send, 200, tool_call_completion(model), self.extra_headers)
         elif path == "/v1/chat/completions":
-            answer = chat_completion("chatcmpl-1", model, f"hello from {self.name}")
+            text = TOOL_ANSWER if payload_has_tool_result(payload) else f"hello from {self.name}"
+            answer = chat_completion("chatcmpl-1", model, text)
             await _json(send, 200, answer, self.extra_headers)
         elif path == "/v1/completions":
             await _json(
@@ -221,14 +232,21 @@ class FakeUpstream(ServedUpstream):
                 ],
             }
         )
-        for index in range(self.stream_chunks):
+        if wants_tool_call(payload):
+            for event in tool_call_chunks(model):
+                await send({"type": "http.response.body", "more_body": True, "body": event})
+        if payload_has_tool_result(payload):
+            answer = text_event(model, TOOL_ANSWER)
+            await send({"type": "http.response.body", "more_body": True, "body": answer})
+        plain = not wants_tool_call(payload) and not payload_has_tool_result(payload)
+        for index in range(self.stream_chunks if plain else 0):
             chunk = text_event(model, f"part{index} ")
             await send({"type": "http.response.body", "more_body": True, "body": chunk})
             if index == 0 and self.hold_stream is not None:
                 released = await self._wait_for_release_or_disconnect(receive)
                 if not released:
                     return
-        usage = chat_chunk(model, {}, "stop")
+        usage = chat_chunk(model, {}, "tool_calls" if wants_tool_call(payload) else "stop")
         if (payload.get("stream_options") or {}).get("include_usage"):
             usage["usage"] = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
         await send({"type": "http.response.body", "more_body": True, "body": sse_event(usage)})

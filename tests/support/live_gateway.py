@@ -134,6 +134,8 @@ def serving_gateway(**relay_options: Any) -> Iterator[Gateway]:
     relay_options.setdefault("rng", random.Random(1234))
     # The recovery prober runs on its own schedule: only tests of it turn it on.
     relay_options.setdefault("prober", False)
+    # Retention deletes old records at start: tests that date records in the past say so.
+    relay_options.setdefault("retention", False)
     relay = RelayApp(cache=RelayCache(refresh_seconds=0), **relay_options)
     counting = CountingApp(build_application(relay))
     # Lifespan on: the relay closes its upstream client when the server stops.

@@ -40,6 +40,74 @@ def chat_completion(answer_id: str, model: str, content: str) -> dict[str, Any]:
     }
 
 
+# The tool-call round trip the fake upstreams play: asked with tools, they call get_weather;
+# given its result, they answer with TOOL_ANSWER.
+TOOL_NAME = "get_weather"
+TOOL_ARGUMENTS = {"city": "Paris"}
+TOOL_ANSWER = "It is sunny in Paris."
+
+
+def payload_has_tool_result(payload: dict[str, Any]) -> bool:
+    messages = payload.get("messages") or []
+    last = messages[-1] if messages else {}
+    if not isinstance(last, dict):
+        return False
+    if last.get("role") == "tool":
+        return True
+    content = last.get("content")
+    return isinstance(content, list) and any(
+        isinstance(block, dict) and block.get("type") == "tool_result" for block in content
+    )
+
+
+def wants_tool_call(payload: dict[str, Any]) -> bool:
+    return bool(payload.get("tools")) and not payload_has_tool_result(payload)
+
+
+def tool_call_completion(model: str) -> dict[str, Any]:
+    answer = chat_completion("chatcmpl-tool", model, "")
+    message = answer["choices"][0]["message"]
+    message["content"] = None
+    message["tool_calls"] = [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": TOOL_NAME, "arguments": json.dumps(TOOL_ARGUMENTS)},
+        }
+    ]
+    answer["choices"][0]["finish_reason"] = "tool_calls"
+    return answer
+
+
+def tool_call_chunks(model: str) -> list[bytes]:
+    """A streamed tool call: its name first, then its arguments in two pieces."""
+    arguments = json.dumps(TOOL_ARGUMENTS)
+    half = len(arguments) // 2
+    first = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": TOOL_NAME, "arguments": ""},
+    }
+    return [
+        sse_event(chat_chunk(model, {"role": "assistant", "tool_calls": [first]}, None)),
+        sse_event(
+            chat_chunk(
+                model,
+                {"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]},
+                None,
+            )
+        ),
+        sse_event(
+            chat_chunk(
+                model,
+                {"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]},
+                None,
+            )
+        ),
+    ]
+
+
 def chat_chunk(model: str, delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
     return {
         "id": "chatcmpl-s",

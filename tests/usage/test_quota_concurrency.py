@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.db.models import Sum
 
 from core.state import bump_relay_version
 from gateway.relay.recording import usage_writer
 from tests.support.factories import make_channel, make_token
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.instances import instance_env, needs_postgresql
 from tests.support.live_gateway import Gateway, serving_gateway
 from tests.support.served import Served, serving
 from tests.support.usage_records import FAST, PATIENCE, wait_for_records
@@ -34,11 +34,7 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 @pytest.fixture(autouse=True)
 def on_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "the concurrent quota proof needs PostgreSQL (DATABASE_URL): NOT RUN on SQLite; "
-            "make test runs it in its PostgreSQL pass"
-        )
+    needs_postgresql()
 
 
 def a_token_covering_five(upstream: FakeUpstream) -> tuple[int, str]:
@@ -97,21 +93,6 @@ def test_fifty_at_once_through_one_gateway(metered: Gateway, upstream: FakeUpstr
     assert_never_overdrawn(token_id, statuses)
 
 
-def _process_env() -> dict[str, str]:
-    database = connection.settings_dict
-    return {
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        # The same secrets as this test's process: it made the token and the channel's key.
-        "SECRET_KEY": settings.SECRET_KEY,
-        "TOLLGATE_ENCRYPTION_KEY": ",".join(settings.ENCRYPTION_KEYS),
-        "TOLLGATE_USAGE_FLUSH_SECONDS": "0.05",
-        "TOLLGATE_PROBER": "false",
-    }
-
-
 def test_fifty_at_once_through_two_gateway_processes(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
@@ -119,8 +100,8 @@ def test_fifty_at_once_through_two_gateway_processes(
     (tmp_path / "home").mkdir()
     servers: list[Served] = []
     with (
-        serving(tmp_path, **_process_env()) as first,
-        serving(tmp_path, **_process_env()) as second,
+        serving(tmp_path, **instance_env()) as first,
+        serving(tmp_path, **instance_env()) as second,
     ):
         servers = [first, second]
         statuses = asyncio.run(at_once([first.url, second.url], key))
