@@ -51,6 +51,8 @@ def site_env(site: Path, **overrides: str) -> dict[str, str]:
         # gunicorn's default control socket lives under $HOME: a fresh one shows what it made.
         HOME=str(site / "home"),
         DJANGO_SETTINGS_MODULE="gateway.settings",
+        # One worker unless a test asks for more (the default is one per core).
+        TOLLGATE_WORKERS="1",
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

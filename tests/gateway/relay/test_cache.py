@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import pytest
+from asgiref.sync import sync_to_async
 from openai import AsyncOpenAI
 
 from channels_admin.services import channel_update
@@ -81,13 +82,29 @@ def test_a_change_reaches_the_relay_within_the_refresh_interval(
     clock = FakeClock()
     cache = RelayCache(refresh_seconds=0.5, clock=clock)
 
-    def weight_seen() -> int:
-        asyncio.run(cache.ensure_fresh())
+    def weight() -> int:
         return cache.table.candidates("default", "gpt-4o-mini")[0][0].weight
 
-    assert weight_seen() == 1
-    channel_update(channel=channel, changes={"weight": 7})
-    clock.now += 0.4
-    assert weight_seen() == 1  # not checked yet: no query spent
-    clock.now += 0.1
-    assert weight_seen() == 7
+    async def scenario() -> list[int]:
+        seen = []
+        await cache.ensure_fresh()  # the first load: waited for
+        seen.append(weight())
+        await sync_to_async(channel_update)(channel=channel, changes={"weight": 7})
+        clock.now += 0.4
+        await cache.ensure_fresh()
+        seen.append(weight())  # not checked yet: no query spent
+        clock.now += 0.1
+        await cache.ensure_fresh()  # starts the check on its own timer; no request waits
+        seen.append(weight())
+        await asyncio.sleep(0)  # the timer's task starts and takes the lock for its check,
+        assert cache._lock is not None
+        async with cache._lock:  # so this waits until that check is done
+            seen.append(weight())
+        await cache.aclose()
+        return seen
+
+    seen = asyncio.run(scenario())
+
+    assert seen[:2] == [1, 1]
+    assert seen[2] == 1  # the request went on with the table it had
+    assert seen[3] == 7  # and the timer's check brought the change within the interval
