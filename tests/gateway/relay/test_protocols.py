@@ -197,6 +197,33 @@ def test_messages_pass_through_to_an_anthropic_channel(
     assert (record.prompt_tokens, record.completion_tokens, record.stream) == (12, 7, streamed)
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_tool_call_round_trip_through_an_anthropic_channel(
+    metered: Gateway, claude: FakeAnthropic, streamed: bool
+) -> None:
+    anthropic_channel(claude)
+    client = anthropic_client(metered, make_token().key)
+    asked = {"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": [WEATHER_TOOL]}
+
+    first = _create(client, streamed, messages=[{"role": "user", "content": "Weather?"}], **asked)
+
+    assert first.stop_reason == "tool_use"
+    [call] = first.content
+    assert (call.name, call.input) == (TOOL_NAME, TOOL_ARGUMENTS)
+    follow_up = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [call.model_dump()]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],
+        },
+    ]
+    second = _create(client, streamed, messages=follow_up, **asked)
+
+    assert second.content[0].text == TOOL_ANSWER
+    assert claude.requests[-1].json()["messages"][-1]["content"][0]["type"] == "tool_result"
+
+
 @pytest.mark.parametrize(("given", "sent"), [("2023-01-01", "2023-01-01"), (None, "2023-06-01")])
 def test_the_clients_anthropic_version_is_kept_or_a_current_one_sent(
     metered: Gateway, claude: FakeAnthropic, given: str | None, sent: str
