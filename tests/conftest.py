@@ -29,20 +29,6 @@ from tests.support.factories import make_admin_key, make_channel, make_user
 from tests.support.fake_upstream import FakeUpstream, running_upstream
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    from django.conf import settings
-
-    # The manifest storage needs collectstatic; tests resolve and serve static files from the
-    # finders instead (whitenoise reads this when the ASGI app is first imported).
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.WHITENOISE_USE_FINDERS = True
-    # Tests log in a lot; the real hasher makes each login slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(autouse=True)
 def _clean_slate(settings: Any) -> Iterator[None]:
     """Each test starts from the defaults, whatever the environment or .env says, with an

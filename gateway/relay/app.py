@@ -29,6 +29,7 @@ from gateway.relay.billing import Billing
 from gateway.relay.bodies import parse_body
 from gateway.relay.cache import RelayCache
 from gateway.relay.db import close_background_connections, db_call
+from gateway.relay.dialects import MESSAGES_PATHS
 from gateway.relay.forward import Limits, forward
 from gateway.relay.health import ChannelHealth
 from gateway.relay.hops import incoming_hops
@@ -51,7 +52,8 @@ from usage.writer import UsageWriter
 
 log = logging.getLogger(__name__)
 
-ANTHROPIC_ERROR_PATHS = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
+# Where errors take Anthropic's shape: the paths of its Messages API (dialects.py).
+ANTHROPIC_ERROR_PATHS = frozenset("/v1" + path for path in MESSAGES_PATHS)
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Model ids are listed with this creation time: the gateway has no better one to give.
 MODELS_CREATED = 1700000000

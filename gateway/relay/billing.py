@@ -22,11 +22,14 @@ from gateway.relay.metering import Meter
 from gateway.relay.token_check import TokenRecord
 from usage import quota
 from usage.counting import estimate_prompt_tokens
-from usage.pricing import PriceBook
+from usage.pricing import Price, PriceBook
 
 # Where an answer's length is bounded by the request, and where it is text to reserve for.
 COMPLETION_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 TEXT_PATHS = frozenset({"/chat/completions", "/completions", "/responses", "/messages"})
+# Endpoints that answer about a request instead of answering it (Anthropic does not bill them).
+FREE_PATHS = frozenset({"/messages/count_tokens"})
+FREE = Price()
 # Beyond any real request: a body asking for more is reserved for this much.
 MAX_COUNTED_TOKENS = 10_000_000
 
@@ -70,6 +73,9 @@ class Billing:
         self, token: TokenRecord, model: str, path: str, meter: Meter, prices: PriceBook
     ) -> None:
         """Price the request; hold its possible cost if the token has limits, or refuse it."""
+        if path in FREE_PATHS:
+            meter.price = FREE  # counting tokens is no answer: never billed, never refused
+            return
         price = meter.price = prices.price(model)
         multiplier = meter.multiplier = prices.multiplier(token.group)
         if not token.spending_limited:

@@ -11,7 +11,7 @@ turns the answer (whole, streamed or an error) into the client's dialect (transl
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -99,9 +99,19 @@ class Call:
     local_answer: dict[str, Any] | None = None
 
 
-def unsupported(path: str, kind: str) -> ApiError:
-    return ApiError(
-        400,
+class CannotCall(Exception):
+    """This channel cannot take this request (an endpoint its API lacks, a field it cannot
+    translate); another channel of the model may. 400 when none can."""
+
+    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.param = param
+
+
+def unsupported(path: str, kind: str) -> CannotCall:
+    return CannotCall(
         f"/v1{path} is not available for this model: its channel speaks the {kind} API.",
         code="unsupported_endpoint",
     )
@@ -120,7 +130,8 @@ def plan_call(
     request_id: str,
     hops: tuple[bytes, bytes],
 ) -> Call:
-    """The upstream call for this route; raises ApiError (400) when it cannot be made."""
+    """The upstream call for this route; raises CannotCall when this channel cannot take the
+    request, ApiError (400) when no channel could (a body that is not JSON)."""
     client = client_dialect(path)
     kind = route.kind
     if kind == ANTHROPIC:
@@ -132,8 +143,10 @@ def plan_call(
             )
         if path != "/chat/completions":
             raise unsupported(path, "Anthropic Messages")
-        request = messages_out.chat_to_messages_request(
-            _payload(parsed, sent_model), ANTHROPIC_DEFAULT_MAX_TOKENS
+        request = _translated(
+            messages_out.chat_to_messages_request,
+            _payload(parsed, sent_model),
+            ANTHROPIC_DEFAULT_MAX_TOKENS,
         )
         outbound = Translation(
             inbound=False, model=client_model, include_usage=asks_for_usage(parsed)
@@ -146,7 +159,9 @@ def plan_call(
         if path == COUNT_TOKENS:
             estimate = {"input_tokens": estimate_prompt_tokens(parsed.payload)}
             return Call("", [], b"", OPENAI, local_answer=estimate)
-        body = orjson.dumps(messages_in.messages_to_chat_request(_payload(parsed, sent_model)))
+        body = orjson.dumps(
+            _translated(messages_in.messages_to_chat_request, _payload(parsed, sent_model))
+        )
         translation = Translation(inbound=True, model=client_model)
         upstream_path = "/chat/completions"
         client_headers = _json_body(client_headers)
@@ -167,6 +182,13 @@ def plan_call(
         auth = (b"authorization", b"Bearer " + route.api_key.encode())
     headers = upstream_headers(client_headers, auth, request_id, hops)
     return Call(url, headers, body, OPENAI, translation, sent_model)
+
+
+def _translated(translate: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    try:
+        return translate(*args)
+    except TranslationError as exc:
+        raise CannotCall(exc.message, code="invalid_request_error", param=exc.param) from None
 
 
 def _payload(parsed: ParsedBody, model: str) -> dict[str, Any]:
@@ -205,7 +227,3 @@ def answer_usage(dialect: str, payload: dict[str, Any]) -> tuple[int, int, int] 
 def client_error_body(status: int, content: bytes, secrets: Sequence[str]) -> bytes:
     """An upstream's error for an Anthropic client: Anthropic's shape, the message scrubbed."""
     return anthropic_error_body(status, upstream_error_message(status, content, secrets))
-
-
-def translation_failed(exc: TranslationError) -> ApiError:
-    return ApiError(400, exc.message, code="invalid_request_error", param=exc.param)

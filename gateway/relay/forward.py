@@ -41,9 +41,9 @@ from gateway import metrics
 from gateway.relay.dialects import (
     ANTHROPIC,
     Call,
+    CannotCall,
     client_error_body,
     plan_call,
-    translation_failed,
 )
 from gateway.relay.failures import Failure, classify, retry_after_seconds
 from gateway.relay.headers import client_response_headers
@@ -60,7 +60,6 @@ from gateway.relay.slots import ChannelSlots
 from gateway.relay.sse import SSERewriter
 from gateway.relay.stream_relay import Watch, log_broken_answer, relay_chunks, relay_stream
 from gateway.relay.stream_usage import StreamTap
-from gateway.relay.translate.errors import TranslationError
 from gateway.relay.translated_answers import answer_across_dialects
 from usage.counting import answer_text, usage_in_tail, usage_of_answer
 
@@ -118,6 +117,10 @@ class _Failed:
     retry_after: float | None = None
     upstream_status: int | None = None  # the channel's HTTP status, when it answered one
     key_refused: bool = False  # one of several keys refused: the channel's next key may do
+    # The channel cannot take this request at all (dialects.CannotCall): nothing was sent,
+    # nothing is noted against it, and it uses up no retry.
+    skipped: bool = False
+    param: str | None = None
 
 
 def timeouts_for(route: Route) -> Timeouts:
@@ -152,6 +155,7 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
     started = loop.time()
     meter = request.meter
     failed: _Failed | None = None
+    refused: _Failed | None = None  # the last channel that could not take the request
     cooling = 0
     tried = 0
     for route in routes:
@@ -174,17 +178,25 @@ async def forward(request: Forward, routes: Iterable[Route], send: Send, limits:
                 attempt_started = loop.time()
                 outcome: _Failed | None = _INTERRUPTED
                 try:
-                    outcome = failed = await _attempt(client, keyed, request, send, limits, started)
+                    outcome = await _attempt(client, keyed, request, send, limits, started)
                 finally:
-                    metrics.observe_attempt(route.name, _attempt_outcome(outcome))
-                    if meter is not None:
-                        _note_attempt(meter, keyed, outcome, attempt_started, loop.time())
+                    if outcome is None or not outcome.skipped:
+                        metrics.observe_attempt(route.name, _attempt_outcome(outcome))
+                        if meter is not None:
+                            _note_attempt(meter, keyed, outcome, attempt_started, loop.time())
+                if outcome is not None and outcome.skipped:
+                    refused = outcome
+                    tried -= 1
+                    break
+                failed = outcome
                 if failed is None:
                     return
                 if not failed.key_refused:
                     break
         finally:
             limits.slots.release(route.channel_id)
+    if failed is None and refused is not None:
+        raise ApiError(refused.status, refused.detail, code=refused.code, param=refused.param)
     if failed is None:
         if cooling:
             raise ApiError(
@@ -273,8 +285,8 @@ async def _attempt(
             request_id=request.request_id,
             hops=outgoing_hops(request.hops),
         )
-    except TranslationError as exc:
-        raise translation_failed(exc) from None
+    except CannotCall as exc:
+        return _Failed(400, exc.code, exc.message, param=exc.param, skipped=True)
     if call.local_answer is not None:
         if request.meter is not None:
             request.meter.entry.channel_id = route.channel_id

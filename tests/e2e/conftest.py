@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.support.browser import Screenshots
+from tests.support.live_gateway import serving_gateway
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,11 +44,6 @@ def gateway_url(transactional_db: None) -> Iterator[str]:
     The relay re-reads the admin's changes on every request, so a channel saved in the browser
     serves the very next call. The pages offer this server's own /v1 (no PUBLIC_BASE_URL).
     """
-    # Imported here, not at the top: `pytest tests/e2e` loads this file before the root
-    # conftest's pytest_configure switches whitenoise to the finders, and the ASGI app reads
-    # that setting when it is first imported (too early, the CSS and htmx would be 404s).
-    from tests.support.live_gateway import serving_gateway
-
     with serving_gateway() as gateway:
         yield gateway.url
 

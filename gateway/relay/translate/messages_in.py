@@ -34,10 +34,8 @@ from typing import Any, TypeGuard
 import orjson
 
 from gateway.relay.translate.errors import TranslationError
-from gateway.relay.translate.sse_events import SSEEvents, sse
-
-# Text kept for an estimate at most (characters), as the pass-through tap keeps.
-MAX_KEPT_TEXT = 2 * 1024 * 1024
+from gateway.relay.translate.sse_events import sse
+from gateway.relay.translate.stream_base import StreamTranslation
 
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 _STOP_REASONS = {
@@ -456,7 +454,7 @@ def _event(name: str, payload: dict[str, Any]) -> bytes:
     return sse(name, orjson.dumps(payload))
 
 
-class ChatStreamToMessages:
+class ChatStreamToMessages(StreamTranslation):
     """A chat completion stream in, Messages API stream events out, as they arrive.
 
     Blocks open and close in order (a new index for text, thinking and each tool call; the
@@ -465,10 +463,9 @@ class ChatStreamToMessages:
     """
 
     def __init__(self, model: str) -> None:
+        super().__init__()
         self.model = model
-        self._events = SSEEvents()
         self._started = False
-        self._done = False
         self._index = -1  # index of the last block opened
         self._open: str | None = None  # kind of the open block: text, thinking, tool_use
         self._tool_blocks: dict[object, int] = {}  # upstream tool call index -> block index
@@ -476,28 +473,7 @@ class ChatStreamToMessages:
         self._open_tool: object = None
         self._stop_reason: str | None = None
         self._stop_sequence: str | None = None
-        self._usage: tuple[int, int, int] | None = None
         self._anthropic_usage: dict[str, int] | None = None
-        self._text: list[str] = []
-        self._kept = 0
-
-    @property
-    def usage(self) -> tuple[int, int, int] | None:
-        return self._usage
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def feed(self, data: bytes) -> bytes:
-        if self._done:
-            return b""
-        out: list[bytes] = []
-        for _, payload in self._events.feed(data):
-            self._payload(payload, out)
-            if self._done:
-                break
-        return b"".join(out)
 
     def finish(self) -> bytes:
         if self._done:
@@ -509,12 +485,8 @@ class ChatStreamToMessages:
             self._end(out)
         return b"".join(out)
 
-    def _keep(self, text: str) -> None:
-        if self._kept < MAX_KEPT_TEXT:
-            self._text.append(text)
-            self._kept += len(text)
-
-    def _payload(self, payload: bytes, out: list[bytes]) -> None:
+    def _event(self, event: str, payload: bytes, out: list[bytes]) -> None:
+        del event  # chat completion chunks come as plain `data:` lines
         payload = payload.strip()
         if not payload:
             return

@@ -38,8 +38,9 @@ from typing import Any, TypeGuard
 import orjson
 
 from gateway.relay.translate.errors import TranslationError
-from gateway.relay.translate.messages_in import MAX_KEPT_TEXT, arguments_input
-from gateway.relay.translate.sse_events import SSEEvents, sse
+from gateway.relay.translate.messages_in import arguments_input
+from gateway.relay.translate.sse_events import sse
+from gateway.relay.translate.stream_base import StreamTranslation
 
 _DATA_URL = re.compile(r"data:(?P<media>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.S)
 _FINISH_REASONS = {
@@ -456,7 +457,7 @@ def message_to_chat(message: dict[str, Any], model: str, *, created: int) -> dic
 _DONE = b"data: [DONE]\n\n"
 
 
-class MessagesStreamToChat:
+class MessagesStreamToChat(StreamTranslation):
     """A Messages API stream in, chat completion chunks out, as they arrive.
 
     The role chunk goes out at `message_start`, text and tool-argument deltas as they come
@@ -466,37 +467,15 @@ class MessagesStreamToChat:
     """
 
     def __init__(self, model: str, *, include_usage: bool, created: int) -> None:
+        super().__init__()
         self.model = model
         self.include_usage = include_usage
         self.created = created
-        self._events = SSEEvents()
         self._id = "chatcmpl-tollgate"
         self._started = False
         self._finished = False  # the finish_reason chunk went out
-        self._done = False
         self._tool_index: dict[int, int] = {}  # block index -> tool call index
         self._usage_in: dict[str, int] = {}
-        self._usage: tuple[int, int, int] | None = None
-        self._text: list[str] = []
-        self._kept = 0
-
-    @property
-    def usage(self) -> tuple[int, int, int] | None:
-        return self._usage
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def feed(self, data: bytes) -> bytes:
-        if self._done:
-            return b""
-        out: list[bytes] = []
-        for event, payload in self._events.feed(data):
-            self._event(event, payload, out)
-            if self._done:
-                break
-        return b"".join(out)
 
     def finish(self) -> bytes:
         if self._done:
@@ -507,11 +486,6 @@ class MessagesStreamToChat:
         else:
             self._end(out)
         return b"".join(out)
-
-    def _keep(self, text: str) -> None:
-        if self._kept < MAX_KEPT_TEXT:
-            self._text.append(text)
-            self._kept += len(text)
 
     def _chunk(self, delta: dict[str, Any], out: list[bytes], finish: str | None = None) -> None:
         chunk = {

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from django.db import close_old_connections
 
@@ -214,3 +215,21 @@ def test_a_stream_is_billed_from_the_usage_chunk_it_hid(
     [record] = wait_for_records(1)
     assert (record.stream, record.estimated, record.cost) == (True, False, 11_000)
     settled(token_id, 11_000)
+
+
+def test_counting_tokens_is_never_billed(metered: Gateway, upstream: FakeUpstream) -> None:
+    make_channel(upstream)
+    price(per_request=DOLLAR)
+    token_id, key = token_with(quota_limit=DOLLAR // 2)  # not even room for one request
+
+    response = httpx.post(
+        metered.url + "/v1/messages/count_tokens",
+        headers={"x-api-key": key},
+        json={"model": "gpt-4o-mini", "messages": MESSAGES},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["input_tokens"] > 0
+    [record] = wait_for_records(1)
+    assert (record.status, record.cost, record.unpriced) == (200, 0, False)
+    assert balance(token_id) == (0, 0)

@@ -9,6 +9,7 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
 import pytest
 
 from gateway.relay.recording import usage_writer
@@ -101,7 +102,7 @@ def test_messages_reach_an_openai_channel_translated(
 
     assert reply.model == "gpt-4o-mini"
     assert [block.type for block in reply.content] == ["text"]
-    assert reply.content[0].text == "hello from upstream"  # type: ignore[union-attr]
+    assert reply.content[0].text == "hello from upstream"
     assert reply.stop_reason == "end_turn"
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == (5, 3)
     sent = upstream.requests[0]
@@ -129,7 +130,7 @@ def test_a_streamed_message_from_an_openai_channel_arrives_as_anthropic_events(
 
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert "content_block_delta" in kinds
-    assert final.content[0].text == "part0 part1 part2 "  # type: ignore[union-attr]
+    assert final.content[0].text == "part0 part1 part2 "
     assert final.usage.output_tokens == 3
     assert upstream.requests[0].json()["stream_options"] == {"include_usage": True}
 
@@ -146,20 +147,20 @@ def test_a_tool_call_round_trip_through_an_openai_channel(
 
     assert first.stop_reason == "tool_use"
     [call] = first.content
-    assert (call.type, call.name, call.input) == ("tool_use", TOOL_NAME, TOOL_ARGUMENTS)  # type: ignore[union-attr]
+    assert (call.type, call.name, call.input) == ("tool_use", TOOL_NAME, TOOL_ARGUMENTS)
     follow_up = [
         {"role": "user", "content": "Weather?"},
         {"role": "assistant", "content": [call.model_dump()]},
         {
             "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],  # type: ignore[union-attr]
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],
         },
     ]
     second = _create(client, streamed, messages=follow_up, **asked)
 
-    assert second.content[0].text == TOOL_ANSWER  # type: ignore[union-attr]
+    assert second.content[0].text == TOOL_ANSWER
     sent = upstream.requests[-1].json()["messages"]
-    assert sent[-1] == {"role": "tool", "tool_call_id": call.id, "content": "sunny"}  # type: ignore[union-attr]
+    assert sent[-1] == {"role": "tool", "tool_call_id": call.id, "content": "sunny"}
     assert sent[-2]["tool_calls"][0]["function"]["name"] == TOOL_NAME
 
 
@@ -328,8 +329,8 @@ def test_an_openai_tool_call_through_an_anthropic_channel(
         first = client.chat.completions.create(messages=messages, **asked)
 
     [call] = first.choices[0].message.tool_calls or []
-    assert call.function.name == TOOL_NAME  # type: ignore[union-attr]
-    assert json.loads(call.function.arguments) == TOOL_ARGUMENTS  # type: ignore[union-attr]
+    assert call.function.name == TOOL_NAME
+    assert json.loads(call.function.arguments) == TOOL_ARGUMENTS
     assert first.choices[0].finish_reason == "tool_calls"
     messages += [
         first.choices[0].message.model_dump(exclude_none=True),
@@ -393,7 +394,7 @@ def test_the_anthropic_sdk_raises_on_an_unknown_model(
     with pytest.raises(anthropic.NotFoundError) as raised:
         client.messages.create(model="nope", max_tokens=10, messages=HELLO)
 
-    assert raised.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    assert raised.value.body["error"]["type"] == "not_found_error"
 
 
 def test_an_anthropic_upstreams_refusal_reaches_an_openai_client_in_openais_shape(
@@ -422,3 +423,32 @@ def test_a_malformed_message_request_is_a_400_naming_the_field(
     assert response.json()["type"] == "error"
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert upstream.requests == []
+
+
+def test_a_channel_that_cannot_take_the_request_leaves_it_to_the_next(
+    metered: Gateway, claude: FakeAnthropic, upstream: FakeUpstream
+) -> None:
+    # Both serve the model; the Anthropic one comes first but has no embeddings endpoint.
+    anthropic_channel(claude, models=["gpt-4o-mini"], priority=10)
+    make_channel(upstream)
+    client = metered.client(make_token().key)
+
+    answer = client.embeddings.create(model="gpt-4o-mini", input="hello")
+
+    assert len(answer.data) == 1
+    assert claude.requests == []
+    [record] = wait_for_records(1)
+    assert [attempt["status"] for attempt in record.attempts] == [200]
+
+
+def test_no_channel_able_to_take_the_request_is_a_400(
+    metered: Gateway, claude: FakeAnthropic
+) -> None:
+    anthropic_channel(claude)
+    client = metered.client(make_token().key)
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.embeddings.create(model="claude-sonnet-4-5", input="hello")
+
+    assert raised.value.code == "unsupported_endpoint"
+    assert claude.requests == []
