@@ -317,6 +317,13 @@ def render(run: Run) -> str:
         f"{c.paced_seconds:g} s per pause), CPU per stream at c=8 for {c.seconds:g} s",
         f"- {os.cpu_count()} CPUs shared by the load generator, the fake upstream and the target",
         f"- TOLLGATE_* passed to the gateway: {', '.join(c.passed_env) or 'none'}",
+        "- access log: "
+        + (
+            "Tollgate's on (BENCH_ACCESS_LOG=1); the floor writes none"
+            if c.access_log
+            else "off on both, like for like (the floor writes none; BENCH_ACCESS_LOG=1 turns "
+            "Tollgate's on)"
+        ),
         "",
     ]
     for target in (run.direct, run.floor, run.tollgate):

@@ -19,7 +19,8 @@ default "0 1 5 20"), BENCH_C8_GAP_MS (pause for the c=8 CPU series, default 5),
 BENCH_C16_THREADS (default 1), BENCH_WORKERS (the "all cores" count, default the CPUs this
 process may run on; 0 skips the throughput comparison), BENCH_SLOW_STREAMS (default 5000; 0
 skips the scenario), BENCH_SLOW_CHUNKS (default 60), BENCH_SLOW_RAMP_SECONDS (the streams
-are opened evenly over this time, default 20), BENCH_ACCESS_LOG (0: no access log),
+are opened evenly over this time, default 20), BENCH_ACCESS_LOG (1: Tollgate writes its access log;
+default 0, as the floor writes none),
 BENCH_PROFILE=1 (py-spy of the worker afterwards). The gateway gets the caller's TOLLGATE_*
 variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless BENCH_CLEAN_ENV=1, and
 BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data directory, bind and worker
@@ -128,7 +129,8 @@ def read_config() -> Config:
         paced_seconds=_env_number("BENCH_PACED_SECONDS", 4),
         c8_gap_ms=_env_number("BENCH_C8_GAP_MS", 5),
         c16_threads=max(1, min(16, int(_env_number("BENCH_C16_THREADS", 1)))),
-        access_log=os.environ.get("BENCH_ACCESS_LOG", "1") != "0",
+        # Off by default: the floor writes none, and the usage records already log each request.
+        access_log=os.environ.get("BENCH_ACCESS_LOG", "0") != "0",
         slow_streams=int(_env_number("BENCH_SLOW_STREAMS", 5000)),
         slow_chunks=max(1, int(_env_number("BENCH_SLOW_CHUNKS", 60))),
         slow_ramp_s=_env_number("BENCH_SLOW_RAMP_SECONDS", 20),

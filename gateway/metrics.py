@@ -270,6 +270,16 @@ def rate_limited(limit: RateLimit) -> None:
     child.inc()
 
 
+def start_worker() -> None:
+    """In a worker just forked from the master (which loads the app: gunicorn_conf.py).
+
+    prometheus_client moves a value to this process's own file when it is next touched;
+    the live gauges are touched now, so each worker's file is there from its start.
+    """
+    _open_streams.set(0)
+    _usage_buffer.set(0)
+
+
 def set_usage_buffer(records: int) -> None:
     """This process's usage records not written yet (the gauge sums every live worker's)."""
     _usage_buffer.set(records)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import re
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,7 @@ class _Exchange:
     client_left: bool = False
     model: str = ""  # the model once the routing table knows it (a bounded metrics label)
     first_byte: float | None = None  # loop time the response head went out
+    finished: bool = False  # the answer's last body part went out
 
 
 class RelayApp:
@@ -152,6 +153,8 @@ class RelayApp:
                 exchange.first_byte = loop.time()
                 if exchange.meter is not None:
                     exchange.meter.first_byte = exchange.first_byte
+            elif not message.get("more_body"):
+                exchange.finished = True
             await send(message)
 
         try:
@@ -338,7 +341,7 @@ class RelayApp:
             meter=meter,
         )
         return await _until_disconnect(
-            lambda send: forward(request, routes, send, self.limits), send, receive, request_id
+            forward(request, routes, send, self.limits), exchange, receive, request_id
         )
 
     async def _authenticate(self, key: str | None, client_ip: str | None) -> TokenRecord:
@@ -471,38 +474,39 @@ class RelayApp:
 
 
 async def _until_disconnect(
-    work: Callable[[Send], Awaitable[None]], send: Send, receive: Any, request_id: str
+    work: Awaitable[None], exchange: _Exchange, receive: Any, request_id: str
 ) -> bool:
     """Run the forwarding; if the client goes away first, cancel it (and the upstream call).
 
-    True when the client went away before the answer ended.
+    True when the client went away before the answer ended. The forwarding runs in this
+    task, and one watcher task cancels it: a task of its own and a wait on both cost the
+    relay about 15 µs of CPU a request (`make bench`).
     """
-    finished = False
+    task = asyncio.current_task()
+    assert task is not None
+    left = False
 
-    async def send_and_note_end(message: dict[str, Any]) -> None:
-        nonlocal finished
+    async def watch() -> None:
+        nonlocal left
+        await _disconnected(receive)
         # The server reports "disconnect" once the last body part is out; that is no abort.
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            finished = True
-        await send(message)
-
-    task = asyncio.ensure_future(work(send_and_note_end))
-    watcher = asyncio.ensure_future(_disconnected(receive))
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done() and not finished:
+        # Only reached while the forwarding waits: once it returns, this task is cancelled
+        # before it can run again.
+        if not exchange.finished:
+            left = True
             task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        await work
+    except asyncio.CancelledError:
+        # Ours, and no one else's (a server shutting down cancels too): the client left.
+        if left and task.uncancel() == 0:
             log.info("client went away; upstream request cancelled (request %s)", request_id)
-        await asyncio.wait({task})
+            return True
+        raise
     finally:
         watcher.cancel()
-        if not task.done():
-            task.cancel()
-    if task.cancelled():
-        return True
-    exception = task.exception()
-    if exception is not None:
-        raise exception
     return False
 
 
@@ -544,7 +548,8 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
     given = _header(headers, b"x-request-id").decode("latin-1")
-    return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    # 32 random hex digits, as uuid4().hex gives, without building a UUID (a few µs each).
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 def _model_entry(name: str) -> dict[str, Any]:

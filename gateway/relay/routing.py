@@ -127,6 +127,9 @@ def iter_attempts(tiers: Sequence[Sequence[Route]], rng: random.Random) -> Itera
     never picked, not even for a retry.
     """
     for tier in tiers:
+        if len(tier) == 1:  # the common case: nothing to draw
+            yield tier[0]
+            continue
         remaining = list(tier)
         if any(route.weight > 0 for route in remaining):
             remaining = [route for route in remaining if route.weight > 0]

@@ -157,18 +157,71 @@ async def _pass_on(
 ) -> None:
     """Send each chunk on as it arrives (through `feed`, if any); TimeoutError when one is late.
 
-    One timer, moved before each read and lifted while the client is sent to: a slow client
-    is not a silent upstream.
+    Each read may take `idle` seconds (and none may end past the deadline); the time the
+    client takes to be sent to does not count: a slow client is not a silent upstream.
     """
-    loop = asyncio.get_running_loop()
-    idle, deadline = watch.idle, watch.deadline
-    async with asyncio.timeout(None) as window:
+    window = _IdleWindow(watch.idle, watch.deadline)
+    async with window:
         while True:
-            window.reschedule(min(loop.time() + idle, deadline))
+            window.reading()
             chunk = await anext(chunks, None)
-            window.reschedule(None)
+            window.not_reading()
             if chunk is None:
                 return
             out = chunk if feed is None else feed(chunk)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
+
+
+class _IdleWindow:
+    """asyncio.timeout for a loop of reads, with a lazy timer.
+
+    Rescheduling asyncio's timeout around every read made two timer changes a chunk; here a
+    read only notes when it began, and the one timer, when it fires, looks whether the read
+    under way is really late, and if not sets itself for when it would be.
+    """
+
+    __slots__ = ("_deadline", "_handle", "_idle", "_loop", "_since", "_task", "expired")
+
+    def __init__(self, idle: float, deadline: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._idle = idle
+        self._deadline = deadline
+        self._since: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[object] | None = None
+        self.expired = False
+
+    async def __aenter__(self) -> _IdleWindow:
+        self._task = asyncio.current_task()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self.expired and kind is asyncio.CancelledError:
+            assert self._task is not None
+            if self._task.uncancel() == 0:  # ours alone: not a shutdown's or a client's
+                raise TimeoutError
+
+    def reading(self) -> None:
+        now = self._loop.time()
+        self._since = now
+        if self._handle is None:
+            self._handle = self._loop.call_at(min(now + self._idle, self._deadline), self._fire)
+
+    def not_reading(self) -> None:
+        self._since = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        since = self._since
+        if since is None or self._task is None:
+            return  # sending: the next read sets the timer again
+        due = min(since + self._idle, self._deadline)
+        if self._loop.time() >= due:
+            self.expired = True
+            self._task.cancel()
+        else:
+            self._handle = self._loop.call_at(due, self._fire)
