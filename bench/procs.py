@@ -262,7 +262,7 @@ def prepare_gateway_data(
     return str(json.loads(out.strip().splitlines()[-1])["token"])
 
 
-def gunicorn_command(port: int, *, access_log: bool = True, workers: int = 1) -> list[str]:
+def gunicorn_command(port: int, *, workers: int = 1) -> list[str]:
     """The same command `make serve` runs (its config file), on the bench's port."""
     command = [
         str(BIN / "gunicorn"),
@@ -273,8 +273,6 @@ def gunicorn_command(port: int, *, access_log: bool = True, workers: int = 1) ->
         "--bind",
         f"{HOST}:{port}",
     ]
-    if not access_log:
-        command += ["--access-logfile", "/dev/null"]
     return command
 
 

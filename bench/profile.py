@@ -28,7 +28,7 @@ def record(pid: int, seconds: float, out: Path, load: Callable[[], object]) -> s
         return "py-spy is not installed (.venv/bin/pip install py-spy)"
     sampler = subprocess.Popen(
         [str(spy), "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", "200",
-         "--nonblocking", "--format", "raw", "-o", str(out)],
+         "--nonblocking", "--gil", "--format", "raw", "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip

@@ -237,9 +237,11 @@ class Gateway:
     ) -> None:
         self.work = work / f"gateway-{workers}-{len(list(work.glob('gateway-*')))}"
         self.work.mkdir()
-        env = gateway_env(self.work / "data", extra_env)
+        # The access log as BENCH_ACCESS_LOG says (off by default, as the floor writes none).
+        access = {"TOLLGATE_ACCESS_LOG": "1" if config.access_log else "0"}
+        env = gateway_env(self.work / "data", {**access, **(extra_env or {})})
         self.port = free_port()
-        command = gunicorn_command(self.port, access_log=config.access_log, workers=workers)
+        command = gunicorn_command(self.port, workers=workers)
         self.command = shlex.join(command).replace(str(ROOT) + "/", "")
         self.token = prepare_gateway_data(env, upstream_port, all_models(config))
         self.master = start_gateway(self.work, env, command)

@@ -246,12 +246,24 @@ def observe_failure(channel: str, reason: FailureReason) -> None:
     child.inc()
 
 
+# This process's own count too: the relay's collector (relay/collector.py) reads it.
+_open_here = 0
+
+
 def stream_opened() -> None:
+    global _open_here
+    _open_here += 1
     _open_streams.inc()
 
 
 def stream_closed() -> None:
+    global _open_here
+    _open_here -= 1
     _open_streams.dec()
+
+
+def open_streams_here() -> int:
+    return _open_here
 
 
 def quota_rejected(reason: QuotaReason | str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from uvicorn_worker import UvicornWorker
 
-from core.env import env_float, env_int, env_list
+from core.env import env_bool, env_float, env_int, env_list
 from gateway.bounded_http import bounded_protocol
 from gateway.redaction import RedactCredentials
 
@@ -36,6 +36,7 @@ class ServingOptions:
     max_connections: int
     backlog: int
     trusted_proxies: tuple[str, ...]
+    access_log: bool = True
 
 
 def serving_options() -> ServingOptions:
@@ -48,6 +49,9 @@ def serving_options() -> ServingOptions:
         max_connections=env_int("TOLLGATE_MAX_CONNECTIONS", 4096, minimum=1),
         backlog=env_int("TOLLGATE_BACKLOG", 2048, minimum=1),
         trusted_proxies=trusted_proxies(env_list("TOLLGATE_TRUSTED_PROXIES")),
+        # Off: no request line at all (the usage log keeps every /v1 request anyway); the
+        # line costs the relay about 20 µs of CPU a request (`make bench`).
+        access_log=env_bool("TOLLGATE_ACCESS_LOG", True),
     )
 
 
@@ -81,6 +85,7 @@ def uvicorn_options(options: ServingOptions) -> dict[str, Any]:
         "proxy_headers": bool(options.trusted_proxies),
         "forwarded_allow_ips": list(options.trusted_proxies),
         "server_header": False,
+        "access_log": options.access_log,
     }
 
 

@@ -239,6 +239,9 @@ TEST_ALL_INTERVAL = env_float("TOLLGATE_TEST_ALL_INTERVAL", 0.0)
 # Run the prober inside the server (one at a time across processes, by a lock); off when a
 # cron runs `manage.py probe_channels` instead, or to keep channels down until tested by hand.
 PROBER = env_bool("TOLLGATE_PROBER", True)
+# Full garbage collections run by the relay when few streams are open (relay/collector.py),
+# not by Python in the middle of thousands of them.
+RELAY_MANAGE_GC = env_bool("TOLLGATE_MANAGE_GC", True)
 UPSTREAM_MAX_CONNECTIONS = env_int("TOLLGATE_UPSTREAM_MAX_CONNECTIONS", 1000, minimum=1)
 # Further channels tried when one fails before any byte reached the client.
 RELAY_RETRIES = env_int("TOLLGATE_RELAY_RETRIES", 2, minimum=0)

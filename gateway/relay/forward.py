@@ -38,6 +38,7 @@ from core.errors import (
 )
 from core.http_clients import UPSTREAM_ERRORS, get_relay_transport
 from gateway import metrics
+from gateway.relay.deadline import ReadDeadline
 from gateway.relay.dialects import (
     ANTHROPIC,
     Call,
@@ -134,14 +135,16 @@ def timeouts_for(route: Route) -> Timeouts:
 
 @lru_cache(maxsize=256)
 def _timeouts(connect: float, first_byte: float, stream_idle: float, total: float) -> Timeouts:
-    # The transport's own read timeout is only a backstop: the deadlines below are exact.
-    read = max(first_byte, stream_idle) + 1.0
+    # Only the connect timeout for the transport: every wait after it, a free connection in
+    # the pool included, runs under the relay's own deadlines (first byte, stream idle, total).
+    # aiohttp set a timer per request for the pool and moved its read timer on every chunk,
+    # CPU and a timer per open stream for nothing.
     return Timeouts(
         connect,
         first_byte,
         stream_idle,
         total,
-        httpx.Timeout(connect=connect, read=read, write=_WRITE_TIMEOUT, pool=connect).as_dict(),
+        httpx.Timeout(connect=connect, read=None, write=_WRITE_TIMEOUT, pool=None).as_dict(),
     )
 
 
@@ -297,19 +300,24 @@ async def _attempt(
             request.meter.answer_status = 200
         await send_json(send, 200, call.local_answer, request.request_id)
         return None
+    # The body as a stream, read at once: httpx then leaves the headers as they are (aiohttp
+    # adds Host and Content-Length), instead of rebuilding them (about 15 µs a request).
     outgoing = httpx.Request(
         request.method,
         _parsed_url(call.url),
         headers=call.headers,
-        content=call.body,
+        stream=httpx.ByteStream(call.body),
         extensions={"timeout": timeouts.for_httpx},
     )
+    outgoing.read()
     response: httpx.Response | None = None
     try:
         try:
             # No response head (for a stream: no first event) in time: the next channel;
             # nothing reached the client yet.
-            async with asyncio.timeout_at(min(loop.time() + timeouts.first_byte, deadline)):
+            first_byte = ReadDeadline(timeouts.first_byte, deadline)
+            async with first_byte:
+                first_byte.reading()
                 response = await transport.handle_async_request(outgoing)
                 opening = await _read_opening(response, request)
         except TimeoutError:

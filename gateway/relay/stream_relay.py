@@ -7,7 +7,6 @@ Headers are gone by then: a break can no longer fail over to another channel.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Protocol
 from core.errors import error_body, scrub, secrets_of
 from core.http_clients import UPSTREAM_ERRORS
 from gateway import metrics
+from gateway.relay.deadline import ReadDeadline
 from gateway.relay.responses import Send
 from gateway.relay.routing import Route
 
@@ -160,7 +160,7 @@ async def _pass_on(
     Each read may take `idle` seconds (and none may end past the deadline); the time the
     client takes to be sent to does not count: a slow client is not a silent upstream.
     """
-    window = _IdleWindow(watch.idle, watch.deadline)
+    window = ReadDeadline(watch.idle, watch.deadline)
     async with window:
         while True:
             window.reading()
@@ -171,57 +171,3 @@ async def _pass_on(
             out = chunk if feed is None else feed(chunk)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
-
-
-class _IdleWindow:
-    """asyncio.timeout for a loop of reads, with a lazy timer.
-
-    Rescheduling asyncio's timeout around every read made two timer changes a chunk; here a
-    read only notes when it began, and the one timer, when it fires, looks whether the read
-    under way is really late, and if not sets itself for when it would be.
-    """
-
-    __slots__ = ("_deadline", "_handle", "_idle", "_loop", "_since", "_task", "expired")
-
-    def __init__(self, idle: float, deadline: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._idle = idle
-        self._deadline = deadline
-        self._since: float | None = None
-        self._handle: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[object] | None = None
-        self.expired = False
-
-    async def __aenter__(self) -> _IdleWindow:
-        self._task = asyncio.current_task()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        if self.expired and kind is asyncio.CancelledError:
-            assert self._task is not None
-            if self._task.uncancel() == 0:  # ours alone: not a shutdown's or a client's
-                raise TimeoutError
-
-    def reading(self) -> None:
-        now = self._loop.time()
-        self._since = now
-        if self._handle is None:
-            self._handle = self._loop.call_at(min(now + self._idle, self._deadline), self._fire)
-
-    def not_reading(self) -> None:
-        self._since = None
-
-    def _fire(self) -> None:
-        self._handle = None
-        since = self._since
-        if since is None or self._task is None:
-            return  # sending: the next read sets the timer again
-        due = min(since + self._idle, self._deadline)
-        if self._loop.time() >= due:
-            self.expired = True
-            self._task.cancel()
-        else:
-            self._handle = self._loop.call_at(due, self._fire)

@@ -127,3 +127,30 @@ def test_ordinary_requests_on_a_kept_alive_connection_work(server: tuple[str, in
     with httpx.Client(base_url=f"http://{server[0]}:{server[1]}", timeout=10) as client:
         answers = [client.post("/", content=b"x" * size).text for size in (1, 10, 100)]
     assert answers == ["1", "10", "100"]
+
+
+def test_a_big_body_sent_with_its_headers_is_not_taken_for_big_headers(
+    server: tuple[str, int],
+) -> None:
+    # One write: the first read holds the headers and far more body than the header limit.
+    body = b"x" * 200_000
+    head = f"POST / HTTP/1.1\r\nHost: gateway\r\nContent-Length: {len(body)}\r\n"
+    with _connect(server) as sock:
+        sock.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b"200000")
+
+
+def test_the_end_of_the_headers_is_found_when_split_across_reads(
+    server: tuple[str, int],
+) -> None:
+    body = b"x" * 200_000
+    head = f"POST / HTTP/1.1\r\nHost: gateway\r\nContent-Length: {len(body)}\r\n"
+    with _connect(server) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(head.encode() + b"Connection: close\r\n\r")
+        sock.sendall(b"\n" + body)
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b"200000")

@@ -29,3 +29,14 @@ def test_the_access_log_shows_no_credential_from_a_query_string(site: Path) -> N
     for name in NAMES:
         assert f"/v1/models?{name}=[redacted] HTTP/1.1" in log
     assert "canary" not in log
+
+
+def test_turned_off_it_writes_no_request_line(site: Path) -> None:
+    with serving(site, TOLLGATE_ACCESS_LOG="0") as served:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            assert client.get("/healthz?probe=off").status_code == 200
+            assert client.get("/login/").status_code == 200
+        log = served.stop()
+
+    assert "GET /healthz" not in log
+    assert "GET /login/" not in log

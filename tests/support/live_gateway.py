@@ -15,6 +15,7 @@ import httpx
 from openai import OpenAI
 
 from gateway.asgi import build_application
+from gateway.bounded_http import bounded_protocol
 from gateway.relay.app import RelayApp
 from gateway.relay.cache import RelayCache
 from tests.support.servers import raw_request, serve_asgi
@@ -138,8 +139,10 @@ def serving_gateway(**relay_options: Any) -> Iterator[Gateway]:
     relay_options.setdefault("retention", False)
     relay = RelayApp(cache=RelayCache(refresh_seconds=0), **relay_options)
     counting = CountingApp(build_application(relay))
-    # Lifespan on: the relay closes its upstream client when the server stops.
-    with serve_asgi(counting, lifespan="on") as url:
+    # Lifespan on: the relay closes its upstream client when the server stops. Served by
+    # Tollgate's own protocol, as gunicorn serves it (a lost connection cancels at once).
+    protocol = bounded_protocol(header_timeout=10.0, body_timeout=60.0, max_header_bytes=65536)
+    with serve_asgi(counting, lifespan="on", http=protocol) as url:
         gateway = Gateway(url=url, relay=relay, requests=counting)
         try:
             yield gateway
