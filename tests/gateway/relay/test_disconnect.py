@@ -7,7 +7,11 @@ import asyncio
 from typing import Any
 
 from gateway.bounded_http import DISCONNECT_EXTENSION, DisconnectNotice
-from gateway.relay.app import _Exchange, _until_disconnect
+from gateway.relay.client_side import until_disconnect
+
+
+class _Exchange:
+    finished = False  # the answer's last body part went out
 
 
 class _Client:
@@ -35,7 +39,7 @@ def test_a_lost_connection_cancels_the_forwarding_through_the_notice() -> None:
         cancelled: list[bool] = []
         scope = {"extensions": {DISCONNECT_EXTENSION: notice}}
         running = asyncio.ensure_future(
-            _until_disconnect(
+            until_disconnect(
                 _forwarding_until_cancelled(cancelled), _Exchange(), scope, _Client().receive, "r"
             )
         )
@@ -54,7 +58,7 @@ def test_a_connection_lost_before_the_forwarding_began_still_counts() -> None:
         notice = DisconnectNotice()
         notice.connection_lost()  # gone while the request was being checked
         scope = {"extensions": {DISCONNECT_EXTENSION: notice}}
-        return await _until_disconnect(
+        return await until_disconnect(
             _forwarding_until_cancelled([]), _Exchange(), scope, _Client().receive, "r"
         )
 
@@ -66,7 +70,7 @@ def test_without_the_notice_http_disconnect_cancels_the_forwarding() -> None:
         client = _Client()
         cancelled: list[bool] = []
         running = asyncio.ensure_future(
-            _until_disconnect(
+            until_disconnect(
                 _forwarding_until_cancelled(cancelled), _Exchange(), {}, client.receive, "r"
             )
         )
@@ -91,7 +95,7 @@ def test_leaving_after_the_answer_ended_is_no_abort() -> None:
             notice.connection_lost()  # and then the client hung up
             await asyncio.sleep(0)
 
-        return await _until_disconnect(answered(), exchange, scope, _Client().receive, "r")
+        return await until_disconnect(answered(), exchange, scope, _Client().receive, "r")
 
     assert asyncio.run(scenario()) is False
 
@@ -101,7 +105,7 @@ def test_a_shutdown_cancellation_is_not_taken_for_a_client_leaving() -> None:
         notice = DisconnectNotice()
         scope = {"extensions": {DISCONNECT_EXTENSION: notice}}
         running = asyncio.ensure_future(
-            _until_disconnect(
+            until_disconnect(
                 _forwarding_until_cancelled([]), _Exchange(), scope, _Client().receive, "r"
             )
         )
