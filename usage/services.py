@@ -80,9 +80,14 @@ def _address(value: str | None) -> str | None:
 @lru_cache(maxsize=4096)
 def _normalised_address(value: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None  # a unix socket's peer, say: no address to keep
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        # A link-local peer comes with its interface (fe80::1%eth0): PostgreSQL's inet
+        # refuses that, and one such record failed its whole batch, again and again.
+        address = ipaddress.IPv6Address(str(address).partition("%")[0])
+    return str(address)
 
 
 @lru_cache(maxsize=64)
