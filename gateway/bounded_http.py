@@ -122,8 +122,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._disconnect = DisconnectNotice()
         # ASGI types extensions as dicts of dicts; this one is an object the relay calls into.
-        extensions: dict[str, Any] = {DISCONNECT_EXTENSION: self._disconnect}
-        self.scope["extensions"] = extensions
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+        extensions[DISCONNECT_EXTENSION] = self._disconnect
         if not self._reading_headers:
             self._reading_headers = True
             self._header_bytes = 0
