@@ -20,14 +20,18 @@ _PROBE = "tollgate secrets check"
 
 def secrets_problems() -> list[str]:
     """What does not match (empty when all is well); records the check values on first use."""
+    # Several instances (or one's workers) may start at once on an empty database: one of
+    # them records the values, and get_or_create lets the others read that row instead of
+    # failing on its key (a row that does not exist yet cannot be locked first).
     with transaction.atomic():
-        check = SecretsCheck.objects.select_for_update().filter(pk=1).first()
-        if check is None:
-            SecretsCheck.objects.create(
-                pk=1,
-                secret_key_check=keyed_hash(_PROBE),
-                encryption_check=encrypt_secret(_PROBE),
-            )
+        check, created = SecretsCheck.objects.get_or_create(
+            pk=1,
+            defaults={
+                "secret_key_check": keyed_hash(_PROBE),
+                "encryption_check": encrypt_secret(_PROBE),
+            },
+        )
+        if created:
             return []
         problems = []
         if check.secret_key_check != keyed_hash(_PROBE):

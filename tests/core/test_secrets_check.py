@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.db import connection
 
 from core import crypto
 from core.models import SecretsCheck
@@ -73,3 +75,33 @@ def test_forgetting_lets_new_secrets_start(settings: Any) -> None:
 
     assert "Forgotten" in out.getvalue()
     assert secrets_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_instances_starting_at_once_on_an_empty_database_all_start() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent first starts need PostgreSQL (DATABASE_URL): NOT RUN on SQLite")
+    starts = 8
+    barrier = threading.Barrier(starts)
+    results: list[list[str] | BaseException] = []
+
+    def start() -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(secrets_problems())
+        except BaseException as exc:  # reported below, whatever it is
+            results.append(exc)
+        finally:
+            connection.close()
+
+    for _round in range(5):
+        SecretsCheck.objects.all().delete()
+        barrier.reset()
+        threads = [threading.Thread(target=start) for _ in range(starts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert results == [[]] * (starts * 5)
+    assert SecretsCheck.objects.count() == 1
