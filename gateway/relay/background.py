@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-StopAware = Callable[[asyncio.Event], Awaitable[None]]
+StopAware = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class BackgroundTasks:
@@ -20,7 +21,7 @@ class BackgroundTasks:
 
     def start(self, name: str, run: StopAware) -> None:
         stop = asyncio.Event()
-        task = asyncio.get_running_loop().create_task(_as_task(run(stop)))
+        task = asyncio.get_running_loop().create_task(run(stop))
         self._running.append((name, stop, task))
 
     async def stop_all(self) -> None:
@@ -32,7 +33,3 @@ class BackgroundTasks:
                 await asyncio.wait_for(task, timeout=self.stop_timeout)
             except Exception:
                 log.exception("%s did not stop cleanly", name)
-
-
-async def _as_task(work: Awaitable[None]) -> None:
-    await work
