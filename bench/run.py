@@ -3,28 +3,35 @@
 Three targets face the same fast fake upstream (bench/upstream.py) and the same loads: the
 upstream directly, the floor (bench/floor.py: a bare aiohttp + uvloop pass-through, no auth,
 no routing) and Tollgate (gunicorn, one uvicorn worker). Every Tollgate figure is printed
-beside the floor's from the same run, as the ratio the issue's targets are set in:
-non-streamed chat completions with wrk at c=1 and c=16 (CPU per request), first stream chunk
-at c=1 with the upstream pausing 0, 1, 5 and 20 ms between chunks, CPU per 20-chunk stream at
-c=8, and memory (PSS from /proc/<pid>/smaps_rollup; Tollgate: master + worker). Then
-throughput with one worker and with all cores, and 5,000 concurrent slow streams through one
-worker (60 chunks, one a second: errors, first-chunk p99, delay added per chunk, memory per
-open stream). Bounded in time (about 5 minutes with the defaults, 60+ s of it the slow
-streams), loopback only; printed and written to bench/results/latest.md.
+beside the floor's, as the ratio the issue's targets are set in: non-streamed chat
+completions with wrk at c=1 and c=16 (CPU per request), first stream chunk at c=1 with the
+upstream pausing 0, 1, 5 and 20 ms between chunks, CPU per 20-chunk stream at c=8, and memory
+(PSS from /proc/<pid>/smaps_rollup; Tollgate: master + worker).
 
-Environment: BENCH_SECONDS (wrk seconds per run and c=8 stream seconds, default 5),
-BENCH_STREAMS (c=1 streams per pause at most, default 200), BENCH_PACED_SECONDS (time cap per
-paced c=1 series, default 4), BENCH_GAPS (upstream pauses for the first-chunk series, ms,
-default "0 1 5 20"), BENCH_C8_GAP_MS (pause for the c=8 CPU series, default 5),
-BENCH_C16_THREADS (default 1), BENCH_WORKERS (the "all cores" count, default the CPUs this
-process may run on; 0 skips the throughput comparison), BENCH_SLOW_STREAMS (default 5000; 0
-skips the scenario), BENCH_SLOW_CHUNKS (default 60), BENCH_SLOW_RAMP_SECONDS (the streams
-are opened evenly over this time, default 20), BENCH_ACCESS_LOG (1: Tollgate writes its access log;
-default 0, as the floor writes none),
-BENCH_PROFILE=1 (py-spy of the worker afterwards). The gateway gets the caller's TOLLGATE_*
-variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless BENCH_CLEAN_ENV=1, and
-BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data directory, bind and worker
-count are always the bench's own.
+All three are started, checked and warmed up first; then BENCH_ROUNDS rounds each run every
+scenario against direct, the floor and Tollgate back to back (bench/rounds.py), so the two
+sides of a ratio are measured seconds apart (a shared machine's speed drifts over minutes).
+The report shows, per row, the round whose ratio is the median, with every round's ratio
+beside it (bench/report.py). Memory is read once idle after the warm-up and once after the
+last round. Then throughput with one worker and with all cores, and 5,000 concurrent slow
+streams through one worker (60 chunks, one a second: errors, first-chunk p99, delay added per
+chunk, memory per open stream). Bounded in time (about 6 minutes with the defaults: 4 of them
+the three rounds, 1.5 the slow streams), loopback only; printed and written to
+bench/results/latest.md.
+
+Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (wrk seconds per run and c=8 stream
+seconds, default 3), BENCH_STREAMS (c=1 streams per pause at most, default 200),
+BENCH_PACED_SECONDS (time cap per paced c=1 series, default 4), BENCH_GAPS (upstream pauses
+for the first-chunk series, ms, default "0 1 5 20"), BENCH_C8_GAP_MS (pause for the c=8 CPU
+series, default 5), BENCH_C16_THREADS (default 1), BENCH_WORKERS (the "all cores" count,
+default the CPUs this process may run on; 0 skips the throughput comparison),
+BENCH_SLOW_STREAMS (default 5000; 0 skips the scenario), BENCH_SLOW_CHUNKS (default 60),
+BENCH_SLOW_RAMP_SECONDS (the streams are opened evenly over this time, default 20),
+BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor writes none),
+BENCH_PROFILE=1 (py-spy of the worker after the rounds). The gateway gets the caller's
+TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
+BENCH_CLEAN_ENV=1, and BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data
+directory, bind and worker count are always the bench's own.
 """
 
 from __future__ import annotations
@@ -43,9 +50,7 @@ from bench import profile, slow
 from bench.client import BenchError, wait_until_answers
 from bench.load import (
     Watch,
-    check_endpoints,
     run_concurrent_streams,
-    run_streams,
     run_wrk,
     warm_up,
     write_wrk_script,
@@ -71,7 +76,9 @@ from bench.procs import (
     start_upstream,
     worker_pids,
 )
-from bench.report import Config, Run, Target, Throughput, all_met, render
+from bench.report import all_met, failed, render
+from bench.results import Config, Run, Throughput
+from bench.rounds import Contender, model_for, prepare, pss, run_rounds, say
 from bench.upstream import STREAM_CHUNKS, paced_model
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -92,10 +99,6 @@ def _env_number(name: str, default: float) -> float:
 def _interrupt(signum: int, frame: object) -> None:
     # SIGTERM ends the run through the same clean-up as Ctrl-C.
     raise KeyboardInterrupt
-
-
-def _say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 def core_count() -> int:
@@ -122,7 +125,7 @@ def read_config() -> Config:
             f"BENCH_GAPS takes pauses in ms, like '0 1 5 20', not {gaps_text!r}"
         ) from None
     return Config(
-        seconds=max(1.0, _env_number("BENCH_SECONDS", 5)),
+        seconds=max(1.0, _env_number("BENCH_SECONDS", 3)),
         streams=max(1, int(_env_number("BENCH_STREAMS", 200))),
         chunks=STREAM_CHUNKS,
         gaps=gaps,
@@ -134,92 +137,16 @@ def read_config() -> Config:
         slow_streams=int(_env_number("BENCH_SLOW_STREAMS", 5000)),
         slow_chunks=max(1, int(_env_number("BENCH_SLOW_CHUNKS", 60))),
         slow_ramp_s=_env_number("BENCH_SLOW_RAMP_SECONDS", 20),
+        rounds=max(1, int(_env_number("BENCH_ROUNDS", 3))),
     )
-
-
-def _model_for(gap: float) -> str:
-    return MODEL if not gap else paced_model(gap)
 
 
 def all_models(config: Config) -> list[str]:
     models = {MODEL, PACED_MODEL, paced_model(config.c8_gap_ms)}
-    models |= {_model_for(g) for g in config.gaps}
+    models |= {model_for(g) for g in config.gaps}
     if config.slow_streams:
         models.add(paced_model(SLOW_GAP_MS, config.slow_chunks))
     return sorted(models)
-
-
-def _series_count(config: Config, gap: float) -> int:
-    """Streams in one c=1 series: BENCH_STREAMS, fewer when paced past BENCH_PACED_SECONDS."""
-    if not gap:
-        return config.streams
-    per_stream = config.chunks * gap / 1000 + 0.002
-    return max(20, min(config.streams, round(config.paced_seconds / per_stream)))
-
-
-def measure(
-    target: Target,
-    port: int,
-    authorization: str,
-    pids: dict[str, int],
-    work: Path,
-    config: Config,
-) -> None:
-    """Fills `target` run by run; the first failure is recorded and ends this target."""
-    try:
-        asyncio.run(check_endpoints(port, MODEL, authorization, STREAM_CHUNKS))
-        asyncio.run(warm_up(port, MODEL, authorization, 200))
-        script = write_wrk_script(work / f"{target.name}.lua", MODEL, authorization)
-        _say(f"{target.name}: wrk c=1 and c=16, {config.seconds:g} s each")
-        target.c1 = run_wrk(
-            port, script, threads=1, connections=1, seconds=config.seconds, watch=Watch(pids)
-        )
-        target.c16 = run_wrk(
-            port,
-            script,
-            threads=config.c16_threads,
-            connections=16,
-            seconds=config.seconds,
-            watch=Watch(pids),
-        )
-        for result in (target.c1, target.c16):
-            if result.errors:
-                raise BenchError(f"wrk saw {result.errors}")
-        for gap in config.gaps:
-            count = _series_count(config, gap)
-            _say(f"{target.name}: {count} streams at c=1, upstream pausing {gap:g} ms")
-            target.first[gap] = asyncio.run(
-                run_streams(
-                    port,
-                    _model_for(gap),
-                    authorization,
-                    count=count,
-                    chunks=STREAM_CHUNKS,
-                    watch=Watch(pids),
-                )
-            )
-        _say(f"{target.name}: streams at c=8 for {config.seconds:g} s")
-        target.c8 = asyncio.run(
-            run_concurrent_streams(
-                port,
-                paced_model(config.c8_gap_ms),
-                authorization,
-                concurrency=8,
-                seconds=config.seconds,
-                chunks=STREAM_CHUNKS,
-                watch=Watch(pids),
-            )
-        )
-    except (BenchError, OSError, TimeoutError) as exc:
-        target.error = str(exc) or type(exc).__name__
-        _say(f"{target.name}: FAILED: {target.error}")
-
-
-def _pss(pids: dict[str, int]) -> dict[str, int]:
-    try:
-        return {name: pss_kib(pid) for name, pid in pids.items()}
-    except (OSError, SetupError):
-        return {}
 
 
 class Gateway:
@@ -260,58 +187,40 @@ class Gateway:
         self.master.stop()
 
 
-def bench_tollgate(
+def start_tollgate(
     stack: ExitStack, work: Path, upstream: Started, upstream_port: int, config: Config
-) -> tuple[Target, Gateway | None]:
-    target = Target("Tollgate")
+) -> tuple[Contender, Gateway | None]:
+    contender = Contender("Tollgate")
     try:
         gateway = Gateway(stack, work, upstream_port, config)
     except (SetupError, OSError) as exc:
-        target.error = f"the gateway did not start: {exc}"
-        _say(target.error)
-        return target, None
+        contender.fail(f"the gateway did not start: {exc}")
+        return contender, None
     config.command = gateway.command
     worker = gateway.workers[0]
-    _say(f"Tollgate on {HOST}:{gateway.port} (master {gateway.master.pid}, worker {worker})")
-    processes = {"master": gateway.master.pid, "worker": worker}
-    pids = {"upstream": upstream.pid, "target": worker}
-    auth = f"Bearer {gateway.token}"
-    try:
-        asyncio.run(warm_up(gateway.port, MODEL, auth, 200))
-        target.idle_pss_kib = _pss(processes)
-    except (BenchError, OSError) as exc:
-        target.error = str(exc)
-    if not target.error:
-        measure(target, gateway.port, auth, pids, work, config)
-    if gateway.master.popen.poll() is None and not target.error:
-        target.end_pss_kib = _pss(processes)
-    if target.error and gateway.log(15):
-        target.error += f"\n\ngunicorn's last log lines:\n{gateway.log(15)}"
-    return target, gateway
+    say(f"Tollgate on {HOST}:{gateway.port} (master {gateway.master.pid}, worker {worker})")
+    contender.port = gateway.port
+    contender.authorization = f"Bearer {gateway.token}"
+    contender.pids = {"upstream": upstream.pid, "target": worker}
+    contender.log = lambda: gateway.log(15)
+    return contender, gateway
 
 
-def bench_floor(
-    stack: ExitStack, work: Path, upstream: Started, upstream_port: int, config: Config
-) -> Target:
-    target = Target("floor")
+def start_floor_target(
+    stack: ExitStack, work: Path, upstream: Started, upstream_port: int
+) -> tuple[Contender, Started | None]:
+    contender = Contender("floor")
     try:
         floor, port = start_floor(work, upstream_port)
     except (SetupError, OSError) as exc:
-        target.error = f"the floor did not start: {exc}"
-        return target
+        contender.fail(f"the floor did not start: {exc}")
+        return contender, None
     stack.callback(floor.stop)
-    _say(f"floor on {HOST}:{port} (pid {floor.pid})")
-    auth = f"Bearer {UPSTREAM_KEY}"
-    try:
-        asyncio.run(warm_up(port, MODEL, auth, 200))
-        target.idle_pss_kib = _pss({"floor": floor.pid})
-    except (BenchError, OSError) as exc:
-        target.error = str(exc)
-        return target
-    measure(target, port, auth, {"upstream": upstream.pid, "target": floor.pid}, work, config)
-    target.end_pss_kib = _pss({"floor": floor.pid})
-    floor.stop()
-    return target
+    say(f"floor on {HOST}:{port} (pid {floor.pid})")
+    contender.port = port
+    contender.authorization = f"Bearer {UPSTREAM_KEY}"
+    contender.pids = {"upstream": upstream.pid, "target": floor.pid}
+    return contender, floor
 
 
 def bench_throughput(
@@ -329,7 +238,7 @@ def bench_throughput(
             auth = f"Bearer {gateway.token}"
             script = write_wrk_script(work / f"throughput-{count}.lua", MODEL, auth)
             asyncio.run(warm_up(gateway.port, MODEL, auth, 100 * count))
-            _say(f"throughput: {count} worker(s), wrk -t2 -c64 for {config.seconds:g} s")
+            say(f"throughput: {count} worker(s), wrk -t2 -c64 for {config.seconds:g} s")
             watch = Watch({f"w{i}": pid for i, pid in enumerate(gateway.workers)})
             result = run_wrk(
                 gateway.port, script, threads=2, connections=64, seconds=config.seconds, watch=watch
@@ -342,7 +251,7 @@ def bench_throughput(
             entry.result = result
         except (SetupError, BenchError, OSError) as exc:
             entry.error = str(exc).splitlines()[0]
-            _say(f"throughput with {count} workers FAILED: {exc}")
+            say(f"throughput with {count} workers FAILED: {exc}")
         if gateway is not first:
             gateway.stop()
     return out
@@ -377,7 +286,7 @@ def bench_slow(
     def memory() -> dict[str, int]:
         return {"pss": pss_kib(worker), "rss": rss_kib(worker)}
 
-    _say(
+    say(
         f"slow streams: {config.slow_streams:,} through one worker, {config.slow_chunks} "
         "chunks one a second"
     )
@@ -409,7 +318,7 @@ def profile_gateway(port: int, token: str, worker: int, work: Path, config: Conf
     script = write_wrk_script(work / "profile.lua", MODEL, authorization)
     seconds = min(config.seconds, 10)
     sections = []
-    _say(f"profiling the gateway worker with py-spy: wrk c=16 for {seconds:g} s")
+    say(f"profiling the gateway worker with py-spy: wrk c=16 for {seconds:g} s")
     summary = profile.record(
         worker,
         seconds,
@@ -417,7 +326,7 @@ def profile_gateway(port: int, token: str, worker: int, work: Path, config: Conf
         lambda: run_wrk(port, script, threads=1, connections=16, seconds=seconds, watch=Watch({})),
     )
     sections.append(f"non-streamed, wrk c=16 (bench/results/profile-c16.txt): {summary}")
-    _say("profiling the gateway worker with py-spy: paced streams")
+    say("profiling the gateway worker with py-spy: paced streams")
     summary = profile.record(
         worker,
         seconds,
@@ -451,36 +360,45 @@ def main() -> int:
         )
     signal.signal(signal.SIGTERM, _interrupt)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    direct = Target("direct")
+    began = time.monotonic()
+    run = Run(config)
     profile_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
         upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
         stack.callback(upstream.stop)
-        _say(f"fake upstream on {HOST}:{upstream_port} (pid {upstream.pid})")
-        measure(
-            direct,
-            upstream_port,
-            f"Bearer {UPSTREAM_KEY}",
-            {"upstream": upstream.pid},
-            work,
-            config,
+        say(f"fake upstream on {HOST}:{upstream_port} (pid {upstream.pid})")
+        direct = Contender(
+            "direct", upstream_port, f"Bearer {UPSTREAM_KEY}", {"upstream": upstream.pid}
         )
-        floor = bench_floor(stack, work, upstream, upstream_port, config)
-        tollgate, gateway = bench_tollgate(stack, work, upstream, upstream_port, config)
-        run = Run(config, direct, floor, tollgate)
-        if gateway is not None and not tollgate.error:
-            if os.environ.get("BENCH_PROFILE", "0") not in ("", "0"):
-                try:
-                    profile_text = profile_gateway(
-                        gateway.port, gateway.token, gateway.workers[0], work, config
+        floor_target, floor = start_floor_target(stack, work, upstream, upstream_port)
+        tollgate, gateway = start_tollgate(stack, work, upstream, upstream_port, config)
+        floor_pids = {} if floor is None else {"floor": floor.pid}
+        gateway_pids = (
+            {} if gateway is None else {"master": gateway.master.pid, "worker": gateway.workers[0]}
+        )
+        say("checking and warming up each target")
+        prepare(direct, work, None)
+        prepare(floor_target, work, (run.floor_memory, floor_pids))
+        prepare(tollgate, work, (run.tollgate_memory, gateway_pids))
+        run.rounds = run_rounds([direct, floor_target, tollgate], config)
+        if floor is not None:
+            run.floor_memory.end_kib = pss(floor_pids)
+            floor.stop()
+        if gateway is not None:
+            if gateway.master.popen.poll() is None and not tollgate.error:
+                run.tollgate_memory.end_kib = pss(gateway_pids)
+                if os.environ.get("BENCH_PROFILE", "0") not in ("", "0"):
+                    try:
+                        profile_text = profile_gateway(
+                            gateway.port, gateway.token, gateway.workers[0], work, config
+                        )
+                    except (BenchError, OSError) as exc:
+                        profile_text = f"profiling failed: {exc}"
+                if workers > 1:
+                    run.throughput = bench_throughput(
+                        stack, work, gateway, upstream_port, config, workers
                     )
-                except (BenchError, OSError) as exc:
-                    profile_text = f"profiling failed: {exc}"
-            if workers > 1:
-                run.throughput = bench_throughput(
-                    stack, work, gateway, upstream_port, config, workers
-                )
             gateway.stop()
         if config.slow_streams:
             bench_slow(run, stack, work, upstream, upstream_port)
@@ -490,16 +408,16 @@ def main() -> int:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
     print(report)
     (RESULTS_DIR / "latest.md").write_text(report)
-    _say("written to bench/results/latest.md")
-    _say("every target met" if all_met(run) else "some targets not met (see above)")
+    say("written to bench/results/latest.md")
+    say("every target met" if all_met(run) else "some targets not met (see above)")
+    say(f"took {(time.monotonic() - began) / 60:.1f} min")
     # A run that could not measure fails `make bench`; targets not met are reported, not a failure.
-    failed = direct.error or floor.error or tollgate.error or run.slow_error
-    return 1 if failed else 0
+    return 1 if failed(run) else 0
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        _say("interrupted; every process it started is stopped")
+        say("interrupted; every process it started is stopped")
         sys.exit(130)

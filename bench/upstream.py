@@ -4,6 +4,9 @@ It must never be the bottleneck, so it does no JSON work per request: the bodies
 once at start-up and the request body is only searched for two byte patterns. It checks the
 Authorization header, so a gateway that forgot to swap in the channel's key fails loudly.
 
+A stream whose request asks for `stream_options.include_usage` ends with a usage event, as
+OpenAI's do (Tollgate asks for it; the bench's own requests do not).
+
 Run as `python -m bench.upstream --key KEY [--gap-ms N]`; it binds a free port on 127.0.0.1
 and prints `PORT <n>` on stdout when it is ready.
 
@@ -31,6 +34,7 @@ PACED_MARKER = b"paced"
 STREAM_CHUNKS = 20
 _STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
 _PACING = re.compile(rb'"bench-model-p([0-9.]+)(?:-n([0-9]+))?"')
+_INCLUDE_USAGE = re.compile(rb'"include_usage"\s*:\s*true')
 
 
 def paced_model(gap_ms: float, chunks: int | None = None) -> str:
@@ -82,6 +86,17 @@ def _stamped_chunk(index: int) -> bytes:
     return b"%x\r\n%s\r\n" % (len(event), event)
 
 
+def _usage_chunk() -> bytes:
+    """The last event OpenAI sends when `stream_options.include_usage` asks for it."""
+    event = (
+        b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
+        b'"model":"' + MODEL.encode() + b'","choices":[],'
+        b'"usage":{"prompt_tokens":9,"completion_tokens":20,"total_tokens":29}}\n\n'
+    )
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+SSE_USAGE = _usage_chunk()
 SSE_DONE = b"%x\r\n%s\r\n" % (len(b"data: [DONE]\n\n"), b"data: [DONE]\n\n") + b"0\r\n\r\n"
 
 
@@ -148,15 +163,19 @@ class UpstreamProtocol(asyncio.Protocol):
                 if pacing:
                     gap = float(pacing.group(1)) / 1000.0
                     chunks = int(pacing.group(2) or 0)
+                # Usage when asked, as OpenAI reports it (a relay that asks for it reads it
+                # from here rather than estimating the answer's tokens itself).
+                end = SSE_USAGE + SSE_DONE if _INCLUDE_USAGE.search(body) else SSE_DONE
                 if gap or chunks:
                     # No pipelining while the paced stream is being written.
                     transport.pause_reading()
-                    asyncio.get_running_loop().create_task(self._paced(keep_alive, gap, chunks))
+                    paced = self._paced(keep_alive, gap, chunks, end)
+                    asyncio.get_running_loop().create_task(paced)
                     return
                 self._stream_head(keep_alive)
                 for chunk in SSE_CHUNKS:
                     transport.write(chunk)
-                transport.write(SSE_DONE)
+                transport.write(end)
             else:
                 transport.write(_response(b"200 OK", COMPLETION, keep_alive))
         elif method == b"GET" and path == b"/v1/models":
@@ -175,7 +194,7 @@ class UpstreamProtocol(asyncio.Protocol):
             + b"\r\n"
         )
 
-    async def _paced(self, keep_alive: bool, gap: float, stamped: int) -> None:
+    async def _paced(self, keep_alive: bool, gap: float, stamped: int, end: bytes) -> None:
         """`stamped` > 0: that many chunks stamped with their send time, else SSE_CHUNKS."""
         transport = self.transport
         assert transport is not None
@@ -186,7 +205,7 @@ class UpstreamProtocol(asyncio.Protocol):
             transport.write(_stamped_chunk(index) if stamped else SSE_CHUNKS[index])
             if gap:
                 await asyncio.sleep(gap)
-        transport.write(SSE_DONE)
+        transport.write(end)
         if keep_alive:
             transport.resume_reading()
         else:

