@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations as BaseOperations
+from django.utils.ipv6 import clean_ipv6_address
 
 from audit.services import Actor, audit_record, changed_fields
 from core.money import format_money
@@ -83,11 +84,15 @@ def _normalised_address(value: str) -> str | None:
         address = ipaddress.ip_address(value)
     except ValueError:
         return None  # a unix socket's peer, say: no address to keep
-    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    if address.scope_id:
         # A link-local peer comes with its interface (fe80::1%eth0): PostgreSQL's inet
         # refuses that, and one such record failed its whole batch, again and again.
         address = ipaddress.IPv6Address(str(address).partition("%")[0])
-    return str(address)
+    # Django's spelling (an IPv4 client on a dual-stack socket is ::ffff:192.0.2.7, where
+    # Python 3.11 writes ::ffff:c000:207), so the writer stores what the ORM would.
+    return clean_ipv6_address(str(address))
 
 
 @lru_cache(maxsize=64)

@@ -339,6 +339,8 @@ class RelayApp:
             hops=hops,
             meter=meter,
         )
+        # Only `request` holds the decoded body from here, so a stream can let it go.
+        del parsed
         return await until_disconnect(
             forward(request, routes, send, self.limits), exchange, scope, receive, request_id
         )

@@ -27,6 +27,10 @@ class ParsedBody:
     model_span: tuple[int, int] | None = None
 
 
+# What a request's parsed body becomes once no other channel will be tried (a stream that
+# began): its decoded form is let go; the relay needs nothing of it any more.
+RELEASED_BODY = ParsedBody(model=None)
+
 # A model name longer than this is no model name; it would only bloat error messages.
 MAX_MODEL_LENGTH = 256
 _BAD_MODEL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -53,6 +57,14 @@ def parse_body(content_type: bytes, body: bytes) -> ParsedBody:
         "Send the request body as application/json or multipart/form-data.",
         code="unsupported_content_type",
     )
+
+
+def parse_json_payload(body: bytes) -> dict[str, Any] | None:
+    """The JSON object `body` holds, None if it holds none (for a body parsed once before)."""
+    try:
+        return _parse_json(body).payload
+    except ApiError:
+        return None
 
 
 def _parse_json(body: bytes) -> ParsedBody:

@@ -38,6 +38,7 @@ from core.errors import (
 )
 from core.http_clients import UPSTREAM_ERRORS, get_relay_transport
 from gateway import metrics
+from gateway.relay.bodies import RELEASED_BODY
 from gateway.relay.deadline import ReadDeadline
 from gateway.relay.dialects import (
     ANTHROPIC,
@@ -509,6 +510,10 @@ async def _answer(
     headers.append((b"x-request-id", request.request_id.encode()))
     renamed = sent_model != request.model
     if opening.chunks is not None:  # a stream or chunks: relayed while still arriving
+        # No other channel will be tried now: the decoded body can go for the whole stream.
+        if meter is not None:
+            meter.keep_payload_as_bytes(request.body)
+        request.parsed = RELEASED_BODY
         watch = Watch(route, request.request_id, timeouts.stream_idle, deadline)
         if opening.kind == "stream":
             tap = None

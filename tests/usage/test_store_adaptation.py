@@ -119,6 +119,9 @@ def test_a_written_record_is_stored_as_the_orm_stores_it() -> None:
         "2001:DB8:0:0::0001": "2001:db8::1",
         # A link-local peer's interface is dropped: PostgreSQL's inet refuses it.
         "fe80::1%eth0": "fe80::1",
+        # An IPv4 client on a dual-stack socket: written as Django writes it.
+        "::ffff:192.0.2.7": "::ffff:192.0.2.7",
+        "::FFFF:c000:0207": "::ffff:192.0.2.7",
         "not an address": None,
         None: None,
     }
