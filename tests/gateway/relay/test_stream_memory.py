@@ -25,9 +25,7 @@ def test_an_open_stream_lets_the_decoded_request_body_go(gateway: Gateway) -> No
             first = next(line for line in lines if line.startswith("data:"))
             # The upstream holds the stream open: the relay is between two chunks now.
             objects = gc.get_objects()
-            decoded = [
-                o for o in objects if isinstance(o, ParsedBody) and prompt in str(o.payload)
-            ]
+            decoded = [o for o in objects if isinstance(o, ParsedBody) and prompt in str(o.payload)]
             meters = [o for o in objects if isinstance(o, Meter) and o.entry.stream]
             release.set()
             rest = list(lines)
