@@ -9,7 +9,8 @@ likes, and httptools puts no ceiling on the size of the headers. This subclass a
   its headers; past it, 408 and the connection closes;
 - a body idle timeout: the longest pause between two pieces of a request body (not counted
   while uvicorn itself has paused reading because the app is behind);
-- a ceiling on the bytes of a request's line and headers: past it, 431.
+- a ceiling on the bytes of a request's line and headers: past it, 431;
+- a response's head sent with its first body part, in one write (HeldHead).
 
 A response may take as long as it needs (streams are long-lived); only the client's sending
 is bounded.
@@ -47,6 +48,48 @@ class DisconnectNotice:
         self.lost = True
         if self.callback is not None:
             self.callback()
+
+
+class HeldHead:
+    """What a response cycle writes through: its first write (the head) waits for the next.
+
+    uvicorn writes a response's status line and headers with a write of their own, then each
+    body part: a system call and a loopback segment more per response than a server that
+    sends the head with the first body part, and on a stream's first event, a wait. The relay
+    sends a head and its first body part back to back (a stream's first event is read before
+    the head goes), so here both leave in one write. A head with nothing after it in the same
+    turn of the loop goes out alone at the end of that turn.
+    """
+
+    __slots__ = ("_head", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop: asyncio.AbstractEventLoop | None = loop
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head + data)
+        elif self._loop is not None:
+            self._head = data
+            self._loop.call_soon(self.flush)
+            self._loop = None  # only the first write waits
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        head, self._head = self._head, None
+        if head is not None:
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -135,9 +178,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._header_tail = b""
         self._disarm()
+        before = self.cycle
         super().on_headers_complete()
         if self.parser.should_upgrade() and self._should_upgrade():
             return  # the connection now belongs to the WebSocket protocol
+        if self.cycle is not None and self.cycle is not before:
+            # The cycle writes only through write, close and is_closing, which HeldHead has.
+            self.cycle.transport = HeldHead(self.transport, self.loop)  # type: ignore[assignment]
         self._reading_body = True
         self._arm(self.body_timeout, self._body_timed_out)
 
