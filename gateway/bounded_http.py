@@ -81,7 +81,9 @@ class HeldHead:
 
     def flush(self) -> None:
         head, self._head = self._head, None
-        if head is not None:
+        # The connection may be lost before the turn ends: a write to a closed transport
+        # would raise in the loop's callback, with no one left to read the head anyway.
+        if head is not None and not self._transport.is_closing():
             self._transport.write(head)
 
     def close(self) -> None:

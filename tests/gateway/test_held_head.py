@@ -72,6 +72,17 @@ def test_closing_sends_a_held_head_first() -> None:
     assert transport.closed
 
 
+def test_a_head_held_for_a_lost_connection_is_dropped() -> None:
+    async def scenario() -> list[bytes]:
+        held, transport = _held()
+        held.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.closed = True  # the peer went away within the same turn
+        await asyncio.sleep(0)
+        return transport.writes
+
+    assert asyncio.run(scenario()) == []
+
+
 class LateBody:
     """Sends the head, then the body only once the client says it has the head."""
 
