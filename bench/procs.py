@@ -262,12 +262,14 @@ def prepare_gateway_data(
     return str(json.loads(out.strip().splitlines()[-1])["token"])
 
 
-def gunicorn_command(port: int, *, workers: int = 1) -> list[str]:
+def gunicorn_command(
+    port: int, *, workers: int = 1, config: str = "gateway.gunicorn_conf"
+) -> list[str]:
     """The same command `make serve` runs (its config file), on the bench's port."""
     command = [
         str(BIN / "gunicorn"),
         "-c",
-        "python:gateway.gunicorn_conf",
+        f"python:{config}",
         "--workers",
         str(workers),
         "--bind",

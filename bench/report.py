@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from bench.figures import mb, ms, verdict
 from bench.load import StreamResult, WrkResult, quantile
 from bench.results import Config, Round, Run, Target
-from bench.slow_report import slow_lines, slow_rows
+from bench.slow_report import slow_lines, slow_verdicts
 
 # The issue's targets (issue 12): ratios to the floor, and absolute limits.
 TARGET_CPU_REQUEST_RATIO = 2.0
@@ -234,7 +234,7 @@ def all_met(run: Run) -> bool:
     checked = [(s.row.checked(), s.row.limit) for s in table(run) if s.row.limit is not None]
     ok = all(m is not None and m <= limit for m, limit in checked)
     if run.config.slow_streams and run.slow is not None:
-        ok = ok and all(outcome == "met" for _, _, limit, outcome in slow_rows(run.slow) if limit)
+        ok = ok and all(outcome == "met" for outcome in slow_verdicts(run.slow))
     elif run.config.slow_streams:
         ok = False
     return ok

@@ -79,3 +79,7 @@ class Run:
     slow: SlowResult | None = None
     slow_error: str = ""
     slow_env: str = ""
+    # The same scenario through the floor (BENCH_SLOW_FLOOR=0 skips it): the scenario's
+    # limits are absolute, so the floor shows what this machine allows any Python relay.
+    slow_floor: SlowResult | None = None
+    slow_floor_error: str = ""

@@ -15,9 +15,10 @@ The report shows, per row, the round whose ratio is the median, with every round
 beside it (bench/report.py). Memory is read once idle after the warm-up and once after the
 last round. Then throughput with one worker and with all cores, and 5,000 concurrent slow
 streams through one worker (60 chunks, one a second: errors, first-chunk p99, delay added per
-chunk, memory per open stream). Bounded in time (about 6 minutes with the defaults: 4 of them
-the three rounds, 1.5 the slow streams), loopback only; printed and written to
-bench/results/latest.md.
+chunk, memory per open stream), then the same streams through the floor: the scenario's limits
+are absolute, so the floor shows what the machine allows. Bounded in time (about 8 minutes
+with the defaults: 4 of them the three rounds, 1.5 each the slow streams through Tollgate and
+through the floor), loopback only; printed and written to bench/results/latest.md.
 
 Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (wrk seconds per run and c=8 stream
 seconds, default 3), BENCH_STREAMS (c=1 streams per pause at most, default 200),
@@ -27,8 +28,10 @@ series, default 5), BENCH_C16_THREADS (default 1), BENCH_WORKERS (the "all cores
 default the CPUs this process may run on; 0 skips the throughput comparison),
 BENCH_SLOW_STREAMS (default 5000; 0 skips the scenario), BENCH_SLOW_CHUNKS (default 60),
 BENCH_SLOW_RAMP_SECONDS (the streams are opened evenly over this time, default 20),
+BENCH_SLOW_FLOOR (0: the slow streams through Tollgate only, not the floor too),
 BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor writes none),
-BENCH_PROFILE=1 (py-spy of the worker after the rounds). The gateway gets the caller's
+BENCH_PROFILE=1 (py-spy of the worker after the rounds), BENCH_TRACE=1 (a c=1 stream's first
+chunk stage by stage inside Tollgate and the floor, bench/trace.py). The gateway gets the caller's
 TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
 BENCH_CLEAN_ENV=1, and BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data
 directory, bind and worker count are always the bench's own.
@@ -46,7 +49,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import profile, slow
+from bench import profile, slow, trace, trace_run
 from bench.client import BenchError, wait_until_answers
 from bench.load import (
     Watch,
@@ -161,6 +164,7 @@ class Gateway:
         *,
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
+        gunicorn_config: str = "gateway.gunicorn_conf",
     ) -> None:
         self.work = work / f"gateway-{workers}-{len(list(work.glob('gateway-*')))}"
         self.work.mkdir()
@@ -168,7 +172,7 @@ class Gateway:
         access = {"TOLLGATE_ACCESS_LOG": "1" if config.access_log else "0"}
         env = gateway_env(self.work / "data", {**access, **(extra_env or {})})
         self.port = free_port()
-        command = gunicorn_command(self.port, workers=workers)
+        command = gunicorn_command(self.port, workers=workers, config=gunicorn_config)
         self.command = shlex.join(command).replace(str(ROOT) + "/", "")
         self.token = prepare_gateway_data(env, upstream_port, all_models(config))
         self.master = start_gateway(self.work, env, command)
@@ -268,6 +272,28 @@ def slow_settings(config: Config) -> dict[str, str]:
     }
 
 
+def _slow_scenario(
+    port: int, authorization: str, pid: int, upstream: Started, config: Config
+) -> slow.SlowResult:
+    def memory() -> dict[str, int]:
+        return {"pss": pss_kib(pid), "rss": rss_kib(pid)}
+
+    return slow.run(
+        slow.run_slow_streams(
+            port,
+            paced_model(SLOW_GAP_MS, config.slow_chunks),
+            authorization,
+            streams=config.slow_streams,
+            chunks=config.slow_chunks,
+            gap_s=SLOW_GAP_MS / 1000,
+            target_pids=[pid],
+            upstream_pid=upstream.pid,
+            memory=memory,
+            ramp_s=config.slow_ramp_s,
+        )
+    )
+
+
 def bench_slow(
     run: Run, stack: ExitStack, work: Path, upstream: Started, upstream_port: int
 ) -> None:
@@ -279,37 +305,40 @@ def bench_slow(
     except (SetupError, OSError) as exc:
         run.slow_error = f"the gateway did not start: {exc}"
         return
-    worker = gateway.workers[0]
     auth = f"Bearer {gateway.token}"
     asyncio.run(warm_up(gateway.port, MODEL, auth, 100))
-
-    def memory() -> dict[str, int]:
-        return {"pss": pss_kib(worker), "rss": rss_kib(worker)}
-
     say(
         f"slow streams: {config.slow_streams:,} through one worker, {config.slow_chunks} "
         "chunks one a second"
     )
     try:
-        run.slow = slow.run(
-            slow.run_slow_streams(
-                gateway.port,
-                paced_model(SLOW_GAP_MS, config.slow_chunks),
-                auth,
-                streams=config.slow_streams,
-                chunks=config.slow_chunks,
-                gap_s=SLOW_GAP_MS / 1000,
-                target_pids=[worker],
-                upstream_pid=upstream.pid,
-                memory=memory,
-                ramp_s=config.slow_ramp_s,
-            )
-        )
+        run.slow = _slow_scenario(gateway.port, auth, gateway.workers[0], upstream, config)
     except (OSError, SetupError) as exc:
         run.slow_error = str(exc)
     if gateway.master.popen.poll() is not None:
         run.slow_error += f"\n\ngunicorn exited:\n{gateway.log(15)}"
     gateway.stop()
+    if os.environ.get("BENCH_SLOW_FLOOR", "1") not in ("", "0"):
+        bench_slow_floor(run, work, upstream, upstream_port)
+
+
+def bench_slow_floor(run: Run, work: Path, upstream: Started, upstream_port: int) -> None:
+    """The same streams through a fresh floor, right after Tollgate's."""
+    config = run.config
+    try:
+        floor, port = start_floor(work, upstream_port)
+    except (SetupError, OSError) as exc:
+        run.slow_floor_error = f"the floor did not start: {exc}"
+        return
+    auth = f"Bearer {UPSTREAM_KEY}"
+    try:
+        asyncio.run(warm_up(port, MODEL, auth, 100))
+        say(f"slow streams: {config.slow_streams:,} through the floor")
+        run.slow_floor = _slow_scenario(port, auth, floor.pid, upstream, config)
+    except (OSError, SetupError, BenchError) as exc:
+        run.slow_floor_error = str(exc)
+    finally:
+        floor.stop()
 
 
 def profile_gateway(port: int, token: str, worker: int, work: Path, config: Config) -> str:
@@ -347,6 +376,29 @@ def profile_gateway(port: int, token: str, worker: int, work: Path, config: Conf
     return "\n\n".join(sections)
 
 
+def trace_stages(stack: ExitStack, work: Path, upstream_port: int, config: Config) -> str:
+    """BENCH_TRACE=1: a traced Tollgate, then a traced floor, each through c=1 streams."""
+    out = work / "trace"
+    out.mkdir(exist_ok=True)
+    os.environ["BENCH_TRACE_OUT"] = str(out)  # read by the hooks in both processes
+    say(f"stage trace: {trace_run.TRACE_STREAMS} streams at c=1 through a traced Tollgate")
+    try:
+        gateway = Gateway(
+            stack, work, upstream_port, config, gunicorn_config="bench.trace_gunicorn"
+        )
+        auth = f"Bearer {gateway.token}"
+        tollgate_rows = trace_run.traced_rows(gateway.port, auth, gateway.workers[0], out)
+        gateway.stop()
+        say("stage trace: the same through a traced floor")
+        floor, port = trace_run.start_traced_floor(work, upstream_port)
+        stack.callback(floor.stop)
+        floor_rows = trace_run.traced_rows(port, f"Bearer {UPSTREAM_KEY}", floor.pid, out)
+        floor.stop()
+    except (SetupError, BenchError, OSError) as exc:
+        return f"stage trace failed: {exc}"
+    return trace.render(floor_rows, tollgate_rows, trace_run.TRACE_STREAMS)
+
+
 def main() -> int:
     config = read_config()
     config.passed_env = sorted(gateway_overrides())
@@ -362,7 +414,7 @@ def main() -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     run = Run(config)
-    profile_text = ""
+    profile_text = trace_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
         upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
@@ -400,12 +452,16 @@ def main() -> int:
                         stack, work, gateway, upstream_port, config, workers
                     )
             gateway.stop()
+        if os.environ.get("BENCH_TRACE", "0") not in ("", "0"):
+            trace_text = trace_stages(stack, work, upstream_port, config)
         if config.slow_streams:
             bench_slow(run, stack, work, upstream, upstream_port)
 
     report = render(run)
     if profile_text:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
+    if trace_text:
+        report += f"\n{trace_text}\n"
     print(report)
     (RESULTS_DIR / "latest.md").write_text(report)
     say("written to bench/results/latest.md")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def forget_derived_keys() -> None:
     """The crypto module keeps what it derives from the settings: forget it after a change."""
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto._keyed_hmac.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.relay.collector import RARE_FULL, FullCollections
+from gateway.relay.collector import MIDDLE_EVERY, RARE_FULL, FullCollections
 
 
 class _Node:
@@ -66,7 +66,9 @@ def test_it_turns_automatic_full_collections_off_and_back_on() -> None:
     collections = FullCollections(lambda: 0)
 
     collections.take_over()
-    assert gc.get_threshold() == (before[0], before[1], RARE_FULL)
+    # The youngest generation's threshold is Python's; the middle one is collected in
+    # shorter passes.
+    assert gc.get_threshold() == (before[0], MIDDLE_EVERY, RARE_FULL)
     collections.give_back()
 
     assert gc.get_threshold() == before
@@ -86,5 +88,5 @@ def test_running_it_restores_the_thresholds_when_stopped() -> None:
 
     during = asyncio.run(scenario())
 
-    assert during[2] == RARE_FULL
+    assert during[1:] == (MIDDLE_EVERY, RARE_FULL)
     assert gc.get_threshold() == before
