@@ -82,7 +82,7 @@ def test_the_hooks_find_what_they_wrap_in_the_installed_libraries() -> None:
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "gateway.settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "hooked"
