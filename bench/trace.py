@@ -81,46 +81,39 @@ def is_request(data: bytes) -> bool:
     return data[:8] == b"POST /v1"
 
 
-def wrap(holder: Any, name: str, before: Callable[[], None]) -> None:
-    """`holder.name` calls `before()` first, whether it is a function or a coroutine function."""
+def _nothing() -> None:
+    pass
+
+
+def wrap(
+    holder: Any, name: str, before: Callable[[], None], after: Callable[[], None] = _nothing
+) -> None:
+    """`holder.name` calls `before()` first and `after()` once it has returned, whether it is
+    a function or a coroutine function."""
     original = getattr(holder, name)
     if inspect.iscoroutinefunction(original):
 
         async def wrapped_async(*args: Any, **kwargs: Any) -> Any:
             before()
-            return await original(*args, **kwargs)
+            result = await original(*args, **kwargs)
+            after()
+            return result
 
         setattr(holder, name, wrapped_async)
     else:
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             before()
-            return original(*args, **kwargs)
+            result = original(*args, **kwargs)
+            after()
+            return result
 
         setattr(holder, name, wrapped)
 
 
 def around(holder: Any, name: str, marks: Marks, point: str) -> None:
     """Marks `point + "<"` on entry to `holder.name` and `point` once it has returned."""
-    original = getattr(holder, name)
-    if inspect.iscoroutinefunction(original):
-
-        async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            marks.mark(point + "<")
-            result = await original(*args, **kwargs)
-            marks.mark(point)
-            return result
-
-        setattr(holder, name, timed_async)
-    else:
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            marks.mark(point + "<")
-            result = original(*args, **kwargs)
-            marks.mark(point)
-            return result
-
-        setattr(holder, name, timed)
+    wrap(holder, name, lambda: marks.mark(point + "<"), lambda: marks.mark(point))
 
 
 def hook_client_side(marks: Marks) -> None:
