@@ -8,12 +8,14 @@ from Redis when REDIS_URL is set (no database work at all), else from the one-ro
 from __future__ import annotations
 
 import logging
+import time
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from core.models import RelayState
 
@@ -30,8 +32,14 @@ def _sync_redis() -> Any:
 
 
 def bump_relay_version() -> None:
-    if not RelayState.objects.filter(pk=1).update(version=F("version") + 1):
-        RelayState.objects.create(pk=1, version=1)
+    # Relays reload when the number differs from the one they read, so a number must never
+    # come back with other data behind it. Counting from 1 again after the row was lost (a
+    # flushed or restored database, with Redis or a relay still holding the old count) did:
+    # the change stayed hidden until the full reload. The clock in microseconds, or one more
+    # than the last when changes come faster, never repeats.
+    now = time.time_ns() // 1000
+    if not RelayState.objects.filter(pk=1).update(version=Greatest(F("version") + 1, Value(now))):
+        RelayState.objects.create(pk=1, version=now)
     if settings.REDIS_URL:
         # After commit: a relay that reloads on the new number must find the new rows.
         transaction.on_commit(_publish_to_redis)

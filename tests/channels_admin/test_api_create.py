@@ -77,7 +77,7 @@ def test_it_accepts_every_field(api: Client) -> None:
 def test_it_tells_the_relay(api: Client) -> None:
     before = db_snapshot()["relay_version"] or 0
     post(api, MINIMAL)
-    assert db_snapshot()["relay_version"] == before + 1
+    assert db_snapshot()["relay_version"] > before
 
 
 def assert_rejected(api: Client, body: Any, bad: dict[str, str]) -> dict[str, Any]:

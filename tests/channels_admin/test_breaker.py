@@ -61,7 +61,7 @@ def test_it_opens_the_circuit_at_the_nth_failure_within_the_window() -> None:
     assert channel.status == ChannelStatus.AUTO_DISABLED
     assert channel.status_reason == "3 failures within 60s; the last: upstream 502"
     assert channel.status_changed_at is not None
-    assert read_db_version() == version + 1
+    assert read_db_version() > version
     event = AuditEvent.objects.filter(action="auto_disabled").get()
     assert (event.actor, event.object_id) == ("gateway", str(channel.pk))
 

@@ -30,11 +30,12 @@ def test_a_cool_down_is_set_shown_and_only_ever_extended() -> None:
     now = timezone.now()
     version = read_db_version()
     assert channel_cool_down(channel_id=channel.pk, until=now + timedelta(seconds=30)) is True
-    assert read_db_version() == version + 1
+    bumped = read_db_version()
+    assert bumped > version
 
     # A shorter Retry-After seen later does not cut the running cool-down short.
     assert channel_cool_down(channel_id=channel.pk, until=now + timedelta(seconds=5)) is False
-    assert read_db_version() == version + 1
+    assert read_db_version() == bumped
     channel.refresh_from_db()
     assert channel.cooldown_until == now + timedelta(seconds=30)
 
@@ -65,10 +66,11 @@ def test_a_model_is_taken_off_one_channel_only() -> None:
     assert channel_disable_model(
         channel_id=channel.pk, model="gpt-4o", reason="The model `gpt-4o` does not exist"
     )
-    assert read_db_version() == version + 1
+    bumped = read_db_version()
+    assert bumped > version
     # Seen again: nothing new.
     assert not channel_disable_model(channel_id=channel.pk, model="gpt-4o", reason="again")
-    assert read_db_version() == version + 1
+    assert read_db_version() == bumped
 
     channel.refresh_from_db()
     other.refresh_from_db()
@@ -102,7 +104,7 @@ def test_a_passing_test_gives_the_models_back(upstream: FakeUpstream) -> None:
     result = async_to_sync(run_channel_test)(Channel.objects.get(pk=channel.pk), actor=SYSTEM)
     assert result.ok
     assert Channel.objects.get(pk=channel.pk).disabled_models == {}
-    assert read_db_version() == version + 1
+    assert read_db_version() > version
 
 
 @pytest.mark.django_db

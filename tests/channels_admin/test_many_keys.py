@@ -179,7 +179,7 @@ def test_disabling_a_refused_key_leaves_the_others_serving() -> None:
     assert ChannelKey.objects.get(channel=channel, index=1).changed_at is not None
     channel.refresh_from_db()
     assert channel.status == "enabled"
-    assert db_snapshot()["relay_version"] == version + 1
+    assert db_snapshot()["relay_version"] > version
     event = AuditEvent.objects.get(action="key_disabled")
     assert (event.actor_kind, event.actor) == ("system", "gateway")
     assert masked(K2) in event.detail

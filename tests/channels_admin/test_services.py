@@ -71,12 +71,16 @@ def test_update_encrypts_a_new_key_once_and_a_kept_one_never(
 
 @pytest.mark.django_db
 def test_every_write_bumps_the_relay_version() -> None:
-    start = read_db_version()
+    seen = [read_db_version()]
     channel = make_channel()
+    seen.append(read_db_version())
     channel_update(channel=channel, changes={"weight": 5})
+    seen.append(read_db_version())
     copy = channel_copy(channel=channel, actor=ALICE)
+    seen.append(read_db_version())
     channel_delete(channel=copy, actor=ALICE)
-    assert read_db_version() == start + 4
+    seen.append(read_db_version())
+    assert seen == sorted(set(seen))  # each write moved it on
 
 
 @pytest.mark.django_db

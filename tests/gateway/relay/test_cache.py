@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from openai import AsyncOpenAI
 
 from channels_admin.services import channel_update
+from core.models import RelayState
 from gateway.asgi import build_application
 from gateway.relay.app import RelayApp
 from gateway.relay.cache import RelayCache
@@ -108,3 +109,28 @@ def test_a_change_reaches_the_relay_within_the_refresh_interval(
     assert seen[:2] == [1, 1]
     assert seen[2] == 1  # the request went on with the table it had
     assert seen[3] == 7  # and the timer's check brought the change within the interval
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_after_the_database_lost_its_count_still_reaches_the_relay(
+    upstream: FakeUpstream,
+) -> None:
+    # A flushed or restored database counts again from where it stands, while the relay still
+    # holds the number it last read: the next change must not repeat that number.
+    channel = make_channel(upstream, weight=1)
+    cache = RelayCache(refresh_seconds=0)
+
+    async def weight_after_check() -> int:
+        await cache.ensure_fresh()
+        return cache.table.candidates("default", "gpt-4o-mini")[0][0].weight
+
+    async def scenario() -> int:
+        try:
+            assert await weight_after_check() == 1
+            await sync_to_async(RelayState.objects.all().delete)()
+            await sync_to_async(channel_update)(channel=channel, changes={"weight": 7})
+            return await weight_after_check()
+        finally:
+            await cache.aclose()
+
+    assert run_here(scenario) == 7

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 
 from channels_admin.services import channel_update
 from core import state
+from core.models import RelayState
 from gateway.relay.cache import RelayCache
 from gateway.relay.version import RedisVersionReader
 from tests.support.factories import make_channel
@@ -90,3 +91,24 @@ def test_an_unreachable_redis_falls_back_to_the_database(
             await cache.aclose()
 
     run_here(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_after_the_database_lost_its_count_still_reaches_every_instance(
+    redis_url: str, upstream: FakeUpstream
+) -> None:
+    # A flushed or restored database counts again from where it stands, while Redis and the
+    # relays still hold the number they last saw: the next change must not repeat it.
+    channel = make_channel(upstream, weight=1)
+    cache = RelayCache(refresh_seconds=0, read_version=RedisVersionReader(redis_url))
+
+    async def scenario() -> int:
+        try:
+            assert await weight_seen(cache) == 1
+            await sync_to_async(RelayState.objects.all().delete)()
+            await sync_to_async(channel_update)(channel=channel, changes={"weight": 6})
+            return await weight_seen(cache)
+        finally:
+            await cache.aclose()
+
+    assert run_here(scenario) == 6
