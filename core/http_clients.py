@@ -79,7 +79,9 @@ class _PerLoop(Generic[Pooled]):
     def get(self) -> Pooled:
         loop = asyncio.get_running_loop()
         entry = self._pools.get(id(loop))
-        if entry is None or getattr(entry[1], "is_closed", False):
+        # Only a client can be closed (a transport cannot): asked without getattr's default,
+        # whose failed lookup makes and drops an AttributeError on every request.
+        if entry is None or (isinstance(entry[1], httpx.AsyncClient) and entry[1].is_closed):
             entry = self._pools[id(loop)] = (loop, self._make())
         return entry[1]
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 
@@ -28,19 +29,23 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 def build_application(relay: RelayApp, metrics: MetricsEndpoint | None = None) -> ASGIApp:
     metrics = metrics or MetricsEndpoint(token=settings.METRICS_TOKEN, allow=settings.METRICS_ALLOW)
 
-    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    # A plain function handing back the chosen app's coroutine, not a coroutine of its own
+    # around it: a layer fewer that every resumption of a request's task passes through
+    # (2-3 % of a relayed request's instructions, callgrind). Marked, so that servers that
+    # tell ASGI 3 from ASGI 2 by asking whether the app is a coroutine function see ASGI 3.
+    @markcoroutinefunction
+    def application(scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
-            await relay(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == "/healthz":
-            await relay.health(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == "/metrics":
+            return relay(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/healthz":
+            return relay.health(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/metrics":
             # Prometheus scrapes it every few seconds: no Django middleware or session on it.
-            await metrics(scope, receive, send)
-        elif scope["type"] == "lifespan":
+            return metrics(scope, receive, send)
+        if scope["type"] == "lifespan":
             # Django's handler does not speak lifespan; the relay uses it to warm up and close.
-            await relay.lifespan(scope, receive, send)
-        else:
-            await django_application(scope, receive, send)
+            return relay.lifespan(scope, receive, send)
+        return django_application(scope, receive, send)
 
     return application
 

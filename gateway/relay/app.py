@@ -8,16 +8,17 @@ current), then forward.py tries them in turn and answers (stream_relay.py for st
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.utils import timezone
 
 from core.errors import ApiError
 from core.http_clients import close_clients
@@ -30,6 +31,7 @@ from gateway.relay.bodies import parse_body
 from gateway.relay.cache import RelayCache
 from gateway.relay.client_side import ClientGone, read_body, until_disconnect
 from gateway.relay.collector import FullCollections
+from gateway.relay.conf import setting
 from gateway.relay.db import close_background_connections, db_call
 from gateway.relay.dialects import MESSAGES_PATHS
 from gateway.relay.forward import Limits, forward
@@ -146,7 +148,9 @@ class RelayApp:
         loop = asyncio.get_running_loop()
         started = loop.time()
 
-        async def tracked_send(message: dict[str, Any]) -> None:
+        # A plain function handing back the server's awaitable, not a coroutine of its own:
+        # one coroutine fewer for every message (a stream sends one per event).
+        def tracked_send(message: dict[str, Any]) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 exchange.first_byte = loop.time()
@@ -154,7 +158,7 @@ class RelayApp:
                     exchange.meter.first_byte = exchange.first_byte
             elif not message.get("more_body"):
                 exchange.finished = True
-            await send(message)
+            return send(message)  # type: ignore[no-any-return]
 
         try:
             exchange.client_left = await self._handle(
@@ -255,7 +259,7 @@ class RelayApp:
         token = await self._authenticate(bearer_key(headers), client_ip)
         meter = exchange.meter = Meter(
             UsageEntry(
-                created_at=timezone.now(),
+                created_at=dt.datetime.now(dt.UTC),  # timezone.now(), as USE_TZ is on
                 request_id=request_id,
                 token_id=token.id,
                 client_ip=client_ip,
@@ -275,7 +279,7 @@ class RelayApp:
         if method != "POST" or path.upstream is None:
             raise ApiError(404, f"Invalid URL ({method} /v1{path.text}).", code="unknown_url")
 
-        body = await read_body(receive, settings.MAX_REQUEST_BYTES)
+        body = await read_body(receive, setting("MAX_REQUEST_BYTES"))
         parsed = parse_body(_header(headers, b"content-type"), body)
         meter.payload = parsed.payload
         if parsed.model:

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from django.conf import settings
 
 from channels_admin.selectors import upstream_model
 from core.errors import (
@@ -39,6 +38,7 @@ from core.errors import (
 from core.http_clients import UPSTREAM_ERRORS, get_relay_transport
 from gateway import metrics
 from gateway.relay.bodies import RELEASED_BODY
+from gateway.relay.conf import setting
 from gateway.relay.deadline import ReadDeadline
 from gateway.relay.dialects import (
     ANTHROPIC,
@@ -127,10 +127,10 @@ class _Failed:
 
 def timeouts_for(route: Route) -> Timeouts:
     return _timeouts(
-        route.connect_timeout or settings.CONNECT_TIMEOUT,
-        route.first_byte_timeout or settings.FIRST_BYTE_TIMEOUT,
-        route.stream_idle_timeout or settings.STREAM_IDLE_TIMEOUT,
-        route.total_timeout or settings.TOTAL_TIMEOUT,
+        route.connect_timeout or setting("CONNECT_TIMEOUT"),
+        route.first_byte_timeout or setting("FIRST_BYTE_TIMEOUT"),
+        route.stream_idle_timeout or setting("STREAM_IDLE_TIMEOUT"),
+        route.total_timeout or setting("TOTAL_TIMEOUT"),
     )
 
 

@@ -61,7 +61,8 @@ class SSERewriter:
         tap = self.tap
         if tap is not None:
             data = tap.take(data)
-        if self.model is None and not self._in_error_event and b"error" not in data:
+        # find, not `in`: see scrub_bytes.
+        if self.model is None and not self._in_error_event and data.find(b"error") < 0:
             out = scrub_bytes(data, self._keys)
         else:
             out = b"".join(self._line(line) for line in data.splitlines(keepends=True))
@@ -81,7 +82,7 @@ class SSERewriter:
         return self._rename(line) if self.model is not None else line
 
     def _rename(self, line: bytes) -> bytes:
-        if not line.startswith(b"data:") or b'"model"' not in line:
+        if not line.startswith(b"data:") or line.find(b'"model"') < 0:
             return line
         assert self.model is not None
         body = line[5:].strip()
