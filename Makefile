@@ -73,6 +73,9 @@ BENCH_USAGE_ROWS ?= 1000000
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@# valgrind for the instruction counts (bench/instructions.py; BENCH_INSTRUCTIONS=0 skips).
+	@[ "$(BENCH_INSTRUCTIONS)" = "0" ] || command -v valgrind >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; }
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.usage_logs --rows $(BENCH_USAGE_ROWS)
 

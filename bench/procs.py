@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,9 +198,16 @@ class Started:
         self.popen.wait(5.0)
 
 
-def _start_printing_port(name: str, args: list[str], log: Path) -> tuple[Started, int]:
+def _start_printing_port(
+    name: str, args: list[str], log: Path, env: dict[str, str] | None = None
+) -> tuple[Started, int]:
     popen = subprocess.Popen(
-        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("wb"), start_new_session=True
+        args,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log.open("wb"),
+        start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
     )
     started = Started(name, popen, log)
     assert popen.stdout is not None
@@ -215,11 +223,20 @@ def start_upstream(work: Path, gap_ms: float) -> tuple[Started, int]:
     return _start_printing_port("fake upstream", args, work / "upstream.log")
 
 
-def start_floor(work: Path, upstream_port: int) -> tuple[Started, int]:
-    """The bare aiohttp pass-through (bench/floor.py) in front of the fake upstream."""
+def start_floor(
+    work: Path,
+    upstream_port: int,
+    *,
+    wrap: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[Started, int]:
+    """The bare aiohttp pass-through (bench/floor.py) in front of the fake upstream.
+
+    `wrap`: a command it runs under (callgrind, say); `env`: set on top of the bench's own.
+    """
     base = f"http://{HOST}:{upstream_port}/v1"
-    args = [sys.executable, "-m", "bench.floor", base, UPSTREAM_KEY]
-    return _start_printing_port("floor (bare aiohttp)", args, work / "floor.log")
+    args = [*wrap, sys.executable, "-m", "bench.floor", base, UPSTREAM_KEY]
+    return _start_printing_port("floor (bare aiohttp)", args, work / "floor.log", env)
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> str:

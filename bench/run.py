@@ -31,7 +31,8 @@ BENCH_SLOW_RAMP_SECONDS (the streams are opened evenly over this time, default 2
 BENCH_SLOW_FLOOR (0: the slow streams through Tollgate only, not the floor too),
 BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor writes none),
 BENCH_PROFILE=1 (py-spy of the worker after the rounds), BENCH_TRACE=1 (a c=1 stream's first
-chunk stage by stage inside Tollgate and the floor, bench/trace.py). The gateway gets the caller's
+chunk stage by stage inside Tollgate and the floor, bench/trace.py), BENCH_INSTRUCTIONS=0 (skips
+the callgrind counts, bench/instructions.py). The gateway gets the caller's
 TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
 BENCH_CLEAN_ENV=1, and BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data
 directory, bind and worker count are always the bench's own.
@@ -46,10 +47,11 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import profile, slow, trace, trace_run
+from bench import instructions, profile, slow, trace, trace_run
 from bench.client import BenchError, wait_until_answers
 from bench.load import (
     Watch,
@@ -165,6 +167,7 @@ class Gateway:
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
         gunicorn_config: str = "gateway.gunicorn_conf",
+        wrap: Sequence[str] = (),
     ) -> None:
         self.work = work / f"gateway-{workers}-{len(list(work.glob('gateway-*')))}"
         self.work.mkdir()
@@ -172,7 +175,7 @@ class Gateway:
         access = {"TOLLGATE_ACCESS_LOG": "1" if config.access_log else "0"}
         env = gateway_env(self.work / "data", {**access, **(extra_env or {})})
         self.port = free_port()
-        command = gunicorn_command(self.port, workers=workers, config=gunicorn_config)
+        command = [*wrap, *gunicorn_command(self.port, workers=workers, config=gunicorn_config)]
         self.command = shlex.join(command).replace(str(ROOT) + "/", "")
         self.token = prepare_gateway_data(env, upstream_port, all_models(config))
         self.master = start_gateway(self.work, env, command)
@@ -414,7 +417,7 @@ def main() -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     run = Run(config)
-    profile_text = trace_text = ""
+    profile_text = trace_text = instructions_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
         upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
@@ -454,10 +457,16 @@ def main() -> int:
             gateway.stop()
         if os.environ.get("BENCH_TRACE", "0") not in ("", "0"):
             trace_text = trace_stages(stack, work, upstream_port, config)
+        if os.environ.get("BENCH_INSTRUCTIONS", "1") not in ("", "0"):
+            say("counting instructions per request and per stream under callgrind")
+            counted = instructions.bench_instructions(stack, work, upstream_port, config)
+            instructions_text = instructions.render(counted)
         if config.slow_streams:
             bench_slow(run, stack, work, upstream, upstream_port)
 
     report = render(run)
+    if instructions_text:
+        report += f"\n{instructions_text}"
     if profile_text:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
     if trace_text:

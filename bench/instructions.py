@@ -1,0 +1,201 @@
+"""Instructions per request and per stream, counted by callgrind (BENCH_INSTRUCTIONS=0 skips).
+
+CPU time on a shared machine moves by a factor of two between runs of the same code; an
+instruction count does not: the same code, inputs and hash seed give the same count within
+a fraction of a percent. So a change too small to show in the CPU figures shows here.
+
+The floor and a one-worker Tollgate each run under `valgrind --tool=callgrind` with counting
+off; it is turned on (`callgrind_control -i on`) only for the measured requests, after a
+warm-up, and the counts are dumped per scenario. Both run with PYTHONHASHSEED=0 (dict and set
+layouts, hence counts, otherwise differ from run to run). In Tollgate, usage records are
+queued as always but written after the count, the check for admin changes is off, and
+garbage is collected by Python's own thresholds as in the floor (TOLLGATE_MANAGE_GC=0): what
+is counted is the request's own path. The records' database writes and the timers' work are
+in the CPU figures; kernel work (system calls) is in neither count, so these ratios are not
+the CPU ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.client import BenchError, Client
+from bench.load import CHAT_PATH, chat_body, warm_up
+from bench.procs import HOST, MODEL, UPSTREAM_KEY, SetupError, start_floor
+from bench.upstream import STREAM_CHUNKS, paced_model
+
+if TYPE_CHECKING:
+    from bench.results import Config
+
+REQUESTS = 300
+STREAMS = 30
+# Long enough that each chunk arrives on its own even under callgrind's slowdown (the
+# fake upstream runs at full speed).
+STREAM_GAP_MS = 20.0
+SAME_RUN_ENV = {"PYTHONHASHSEED": "0"}
+TOLLGATE_ENV = {
+    **SAME_RUN_ENV,
+    "TOLLGATE_USAGE_FLUSH_SECONDS": "3600",
+    "TOLLGATE_RELAY_REFRESH_SECONDS": "3600",
+    # Python's own collections, as in the floor: the relay's timed full collection (every
+    # 30 s when quiet) falls inside a count or not by the clock, and moved it by 2-3 %.
+    "TOLLGATE_MANAGE_GC": "0",
+}
+
+
+@dataclass
+class Counted:
+    """Instructions per non-streamed request and per stream, for one target."""
+
+    request: float = 0.0
+    stream: float = 0.0
+
+
+def tools() -> tuple[str, str] | None:
+    valgrind, control = shutil.which("valgrind"), shutil.which("callgrind_control")
+    return (valgrind, control) if valgrind and control else None
+
+
+def callgrind_prefix(valgrind: str, out: Path, name: str) -> list[str]:
+    return [
+        valgrind,
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--trace-children=yes",
+        "--dump-line=no",
+        f"--callgrind-out-file={out / name}.%p",
+    ]
+
+
+_TRIGGER = re.compile(r"^desc: Trigger: dump (\S+)\s*$", re.M)
+# "totals", not "summary": after a dump zeroes the counters, callgrind 3.19 can write a
+# summary that has wrapped below zero.
+_TOTAL = re.compile(r"^totals: (\d+)", re.M)
+
+
+def dumped_totals(out: Path, name: str) -> dict[str, int]:
+    """Each dump's tag (callgrind_control -d TAG) -> its instruction total."""
+    totals: dict[str, int] = {}
+    for path in out.glob(f"{name}.*"):
+        text = path.read_text(errors="replace")
+        trigger, total = _TRIGGER.search(text), _TOTAL.search(text)
+        if trigger and total:
+            totals[trigger.group(1)] = totals.get(trigger.group(1), 0) + int(total.group(1))
+    return totals
+
+
+def _control(control: str, pid: int, *args: str) -> None:
+    result = subprocess.run(
+        [control, *args, str(pid)], capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode != 0:
+        raise BenchError(f"callgrind_control {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+async def _requests(port: int, authorization: str, count: int, *, stream: bool) -> None:
+    model = paced_model(STREAM_GAP_MS) if stream else MODEL
+    body = chat_body(model, stream=stream)
+    client = Client(HOST, port)
+    try:
+        for _ in range(count):
+            response = await client.post(CHAT_PATH, body, authorization)
+            if response.status != 200:
+                raise BenchError(f"HTTP {response.status}: {response.body[:300]!r}")
+            if stream and response.body.count(b"data: ") != STREAM_CHUNKS + 1:
+                raise BenchError(f"stream cut short: {response.body[-300:]!r}")
+    finally:
+        client.close()
+
+
+def count(control: str, pid: int, port: int, authorization: str) -> None:
+    """Warm up, then count REQUESTS requests and STREAMS streams in dumps of their own."""
+    asyncio.run(warm_up(port, MODEL, authorization, 50))
+    for tag, number, stream in (("requests", REQUESTS, False), ("streams", STREAMS, True)):
+        _control(control, pid, "-i", "on")
+        asyncio.run(_requests(port, authorization, number, stream=stream))
+        _control(control, pid, "-d", tag)
+        _control(control, pid, "-i", "off")
+
+
+def per_unit(totals: dict[str, int]) -> Counted:
+    if "requests" not in totals or "streams" not in totals:
+        raise BenchError(f"callgrind wrote no count for every scenario (found {sorted(totals)})")
+    return Counted(totals["requests"] / REQUESTS, totals["streams"] / STREAMS)
+
+
+def bench_instructions(
+    stack: ExitStack, work: Path, upstream_port: int, config: Config
+) -> tuple[Counted, Counted] | str:
+    """(floor, Tollgate), or why there are no counts."""
+    from bench.run import Gateway  # run.py imports this module
+
+    found = tools()
+    if found is None:
+        return "valgrind is not installed (Debian: apt-get install valgrind): no counts"
+    valgrind, control = found
+    out = work / "callgrind"
+    out.mkdir(exist_ok=True)
+    try:
+        floor, port = start_floor(
+            work,
+            upstream_port,
+            wrap=callgrind_prefix(valgrind, out, "floor"),
+            env=SAME_RUN_ENV,
+        )
+        stack.callback(floor.stop)
+        count(control, floor.pid, port, f"Bearer {UPSTREAM_KEY}")
+        floor.stop()
+        gateway = Gateway(
+            stack,
+            work,
+            upstream_port,
+            config,
+            extra_env=TOLLGATE_ENV,
+            wrap=callgrind_prefix(valgrind, out, "tollgate"),
+        )
+        count(control, gateway.workers[0], gateway.port, f"Bearer {gateway.token}")
+        gateway.stop()
+        return per_unit(dumped_totals(out, "floor")), per_unit(dumped_totals(out, "tollgate"))
+    except (SetupError, BenchError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"counting failed: {exc}"
+
+
+def render(result: tuple[Counted, Counted] | str) -> str:
+    head = "Instructions counted by callgrind (user space; the same on every run of the same code):"
+    if isinstance(result, str):
+        return f"{head}\n\n{result}\n"
+    floor, tollgate = result
+    rows = [
+        ("non-streamed request, c=1", floor.request, tollgate.request),
+        (
+            f"{STREAM_CHUNKS}-chunk stream, c=1, {STREAM_GAP_MS:g} ms pauses",
+            floor.stream,
+            tollgate.stream,
+        ),
+    ]
+    lines = [
+        head,
+        "",
+        "| per request or stream | floor | Tollgate | Tollgate / floor |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, low, high in rows:
+        ratio = f"{high / low:.2f}x" if low else "—"
+        lines.append(f"| {name} | {low:,.0f} | {high:,.0f} | {ratio} |")
+    lines += [
+        "",
+        f"{REQUESTS} requests and {STREAMS} streams each, after a warm-up, with "
+        "PYTHONHASHSEED=0. Tollgate's count is the request's own path: its usage record is "
+        "queued but written after the count, the check for admin changes is off (both are "
+        "in the CPU figures above), and garbage is collected by Python's own thresholds, as "
+        "in the floor. The kernel's work is in neither count.",
+        "",
+    ]
+    return "\n".join(lines)
