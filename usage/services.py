@@ -10,6 +10,7 @@ busy event loop holds it each row waits its turn, so a batch of 1000 held its tr
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 from collections.abc import Callable, Sequence
@@ -172,6 +173,36 @@ def settlement(entry: UsageEntry, calendar: Calendar | None = None) -> Settlemen
     )
 
 
+def batch_settlements(entries: Sequence[UsageEntry], calendar: Calendar) -> list[Settlement]:
+    """What a batch moves on its tokens' quotas and budgets: one Settlement per token and period.
+
+    The same sums as a `settlement` per entry, added up in plain lists: a Settlement and a
+    Period made for every record (frozen dataclasses, then hashed to group them) cost about
+    10 µs a record, where a batch holds a handful of tokens.
+    """
+    totals: dict[tuple[int, dt.date, dt.date], list[int]] = {}
+    for entry in entries:
+        token_id = entry.token_id
+        if token_id is None or not (entry.reserved or entry.cost):
+            continue
+        if entry.day is not None and entry.month is not None:
+            key = (token_id, entry.day, entry.month)
+        else:
+            period = calendar.period(entry.created_at)
+            key = (token_id, period.day, period.month)
+        cost = max(entry.cost, 0)
+        total = totals.get(key)
+        if total is None:
+            totals[key] = [entry.reserved, cost]
+        else:
+            total[0] += entry.reserved
+            total[1] += cost
+    return [
+        Settlement(token_id=token_id, reserved=reserved, cost=cost, period=Period(day, month))
+        for (token_id, day, month), (reserved, cost) in totals.items()
+    ]
+
+
 def store_usage(entries: Sequence[UsageEntry]) -> None:
     """One batch in one transaction: the records and what they cost their tokens' quotas.
 
@@ -183,7 +214,7 @@ def store_usage(entries: Sequence[UsageEntry]) -> None:
     rows = _rows(entries)
     per_statement = max(1, connection.ops.bulk_batch_size(COLUMNS, entries))
     calendar = Calendar()
-    settlements = [item for entry in entries if (item := settlement(entry, calendar)) is not None]
+    settlements = batch_settlements(entries, calendar)
     # Django's SQLite cursor turns each %s into the driver's ? with a regex over the whole
     # statement, every time (a µs or more a record); a ? it leaves as it is. Not while queries
     # are logged (DEBUG, tests counting queries): the log fills the %s in.
