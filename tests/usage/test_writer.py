@@ -106,7 +106,13 @@ def test_records_wait_out_a_database_outage_and_are_written_after_it() -> None:
         during = await records_count()
         pending_during = writer.pending
         outage.end()
-        await wait_until(lambda: _at_least(3), "the buffered records are written")
+
+        # The rows are visible as soon as their transaction commits, a moment before the
+        # writer's own write returns and stops counting them as pending: wait for both.
+        async def written() -> bool:
+            return writer.pending == 0 and await _at_least(3)
+
+        await wait_until(written, "the buffered records are written")
         return during, pending_during, writer.pending
 
     during, pending_during, pending_after = run_here(scenario)
