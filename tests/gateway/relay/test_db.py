@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import psycopg
 import pytest
 from django.db import DatabaseError, connection
 
+from gateway.log_format import request_id_var
 from gateway.relay.db import background_db_call, db_call
 
 
@@ -67,3 +69,18 @@ def test_a_connection_the_server_dropped_is_replaced() -> None:
     before, after = asyncio.run(scenario())
 
     assert after != before
+
+
+def test_calls_run_off_the_event_loops_thread_and_see_its_context() -> None:
+    def seen() -> tuple[int, str | None]:
+        return threading.get_ident(), request_id_var.get()
+
+    async def from_a_request() -> list[tuple[int, str | None]]:
+        request_id_var.set("req-123")
+        return [await db_call(seen), await background_db_call(seen)]
+
+    (relay_thread, relay_id), (background_thread, background_id) = asyncio.run(from_a_request())
+
+    assert threading.get_ident() not in (relay_thread, background_thread)
+    assert relay_thread != background_thread
+    assert relay_id == background_id == "req-123"
