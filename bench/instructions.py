@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from bench.client import BenchError, Client
 from bench.load import CHAT_PATH, chat_body, warm_up
-from bench.procs import HOST, MODEL, UPSTREAM_KEY, SetupError, start_floor
+from bench.procs import HOST, MODEL, SPENDING_LIMITED, UPSTREAM_KEY, SetupError, start_floor
 from bench.upstream import STREAM_CHUNKS, paced_model
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ class Counted:
 
     request: float = 0.0
     stream: float = 0.0
+    # Tollgate only: a non-streamed request of a token with a quota and budgets.
+    spending_request: float = 0.0
 
 
 def tools() -> tuple[str, str] | None:
@@ -114,20 +116,21 @@ async def _requests(port: int, authorization: str, count: int, *, stream: bool) 
         client.close()
 
 
-def count(control: str, pid: int, port: int, authorization: str) -> None:
+def count(control: str, pid: int, port: int, authorization: str, *, streams: bool = True) -> None:
     """Warm up, then count REQUESTS requests and STREAMS streams in dumps of their own."""
     asyncio.run(warm_up(port, MODEL, authorization, 50))
-    for tag, number, stream in (("requests", REQUESTS, False), ("streams", STREAMS, True)):
+    scenarios = [("requests", REQUESTS, False), ("streams", STREAMS, True)]
+    for tag, number, stream in scenarios if streams else scenarios[:1]:
         _control(control, pid, "-i", "on")
         asyncio.run(_requests(port, authorization, number, stream=stream))
         _control(control, pid, "-d", tag)
         _control(control, pid, "-i", "off")
 
 
-def per_unit(totals: dict[str, int]) -> Counted:
-    if "requests" not in totals or "streams" not in totals:
+def per_unit(totals: dict[str, int], *, streams: bool = True) -> Counted:
+    if "requests" not in totals or (streams and "streams" not in totals):
         raise BenchError(f"callgrind wrote no count for every scenario (found {sorted(totals)})")
-    return Counted(totals["requests"] / REQUESTS, totals["streams"] / STREAMS)
+    return Counted(totals["requests"] / REQUESTS, totals["streams"] / STREAMS if streams else 0.0)
 
 
 def bench_instructions(
@@ -162,7 +165,21 @@ def bench_instructions(
         )
         count(control, gateway.workers[0], gateway.port, f"Bearer {gateway.token}")
         gateway.stop()
-        return per_unit(dumped_totals(out, "floor")), per_unit(dumped_totals(out, "tollgate"))
+        spending = Gateway(
+            stack,
+            work,
+            upstream_port,
+            config,
+            extra_env=TOLLGATE_ENV,
+            wrap=callgrind_prefix(valgrind, out, "spending"),
+            limits=SPENDING_LIMITED,
+        )
+        token = f"Bearer {spending.token}"
+        count(control, spending.workers[0], spending.port, token, streams=False)
+        spending.stop()
+        tollgate = per_unit(dumped_totals(out, "tollgate"))
+        tollgate.spending_request = per_unit(dumped_totals(out, "spending"), streams=False).request
+        return per_unit(dumped_totals(out, "floor")), tollgate
     except (SetupError, BenchError, OSError, subprocess.TimeoutExpired) as exc:
         return f"counting failed: {exc}"
 
@@ -180,6 +197,15 @@ def render(result: tuple[Counted, Counted] | str) -> str:
             tollgate.stream,
         ),
     ]
+    if tollgate.spending_request:
+        rows.insert(
+            1,
+            (
+                "non-streamed request, c=1, token with a quota and budgets",
+                floor.request,
+                tollgate.spending_request,
+            ),
+        )
     lines = [
         head,
         "",
@@ -195,7 +221,10 @@ def render(result: tuple[Counted, Counted] | str) -> str:
         "PYTHONHASHSEED=0. Tollgate's count is the request's own path: its usage record is "
         "queued but written after the count, the check for admin changes is off (both are "
         "in the CPU figures above), and garbage is collected by Python's own thresholds, as "
-        "in the floor. The kernel's work is in neither count.",
+        "in the floor. The kernel's work is in neither count. Tollgate's token has rate "
+        "limits, as in every scenario; the quota row's token also has a quota and budgets, so "
+        "each request first reserves its possible cost in the database (counted: it runs on "
+        "the relay's database thread) and is settled with its usage record (not counted).",
         "",
     ]
     return "\n".join(lines)

@@ -253,26 +253,52 @@ _CREATE = """
 import json, sys
 import django
 django.setup()
+from audit.services import SYSTEM
 from channels_admin.services import channel_create
 from tokens.services import token_create
+from usage.services import price_set
 args = json.loads(sys.argv[1])
 channel_create(name="bench upstream", base_url=args["base_url"], key=args["key"],
                models=args["models"])
-_, key = token_create(name="bench")
+for model in args["models"]:
+    price_set(model=model, input_per_million=1, output_per_million=2, per_request=0,
+              actor=SYSTEM)
+_, key = token_create(name="bench", **args["limits"])
 print(json.dumps({"token": key}))
 """
 
+# Every bench token has rate limits (the CPU target is "with auth, routing, metering and rate
+# limits on"), far beyond what a run sends: each request is counted, none is refused.
+RATE_LIMITED = {"rpm_limit": 1_000_000_000, "tpm_limit": 1_000_000_000}
+# A reseller's token: a quota and budgets too (core.money units, never reached), so each
+# request also reserves in the database before it is sent and is settled after.
+SPENDING_LIMITED = {
+    **RATE_LIMITED,
+    "quota_limit": 10**15,
+    "daily_budget": 10**15,
+    "monthly_budget": 10**15,
+}
+
 
 def prepare_gateway_data(
-    env: dict[str, str], upstream_port: int, models: list[str] | None = None
+    env: dict[str, str],
+    upstream_port: int,
+    models: list[str] | None = None,
+    limits: dict[str, int] | None = None,
 ) -> str:
-    """Migrates the throwaway database, adds one channel and one token; returns the token key."""
+    """Migrates the throwaway database, adds one channel, prices its models and adds one
+    token; returns the token key.
+
+    `limits`: the token's rate limits, quota and budgets, in token_create's names
+    (default: RATE_LIMITED).
+    """
     _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "manage.py migrate")
     payload = json.dumps(
         {
             "base_url": f"http://{HOST}:{upstream_port}/v1",
             "key": UPSTREAM_KEY,
             "models": models or [MODEL, PACED_MODEL],
+            "limits": RATE_LIMITED if limits is None else limits,
         }
     )
     out = _run([sys.executable, "-c", _CREATE, payload], env, "creating the channel and token")

@@ -168,6 +168,7 @@ class Gateway:
         extra_env: dict[str, str] | None = None,
         gunicorn_config: str = "gateway.gunicorn_conf",
         wrap: Sequence[str] = (),
+        limits: dict[str, int] | None = None,
     ) -> None:
         self.work = work / f"gateway-{workers}-{len(list(work.glob('gateway-*')))}"
         self.work.mkdir()
@@ -177,7 +178,7 @@ class Gateway:
         self.port = free_port()
         command = [*wrap, *gunicorn_command(self.port, workers=workers, config=gunicorn_config)]
         self.command = shlex.join(command).replace(str(ROOT) + "/", "")
-        self.token = prepare_gateway_data(env, upstream_port, all_models(config))
+        self.token = prepare_gateway_data(env, upstream_port, all_models(config), limits)
         self.master = start_gateway(self.work, env, command)
         stack.callback(self.master.stop)
         deadline = time.monotonic() + 60

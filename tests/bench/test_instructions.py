@@ -62,3 +62,14 @@ def test_it_says_why_there_are_no_counts() -> None:
     text = render("valgrind is not installed (Debian: apt-get install valgrind): no counts")
     assert "valgrind is not installed" in text
     assert "|" not in text
+
+
+def test_it_shows_the_quota_tokens_request_beside_the_floors() -> None:
+    tollgate = Counted(900_000, 2_700_000, spending_request=1_500_000)
+    text = render((Counted(500_000, 1_500_000), tollgate))
+    row = "| non-streamed request, c=1, token with a quota and budgets |"
+    assert f"{row} 500,000 | 1,500,000 | 3.00x |" in text
+
+
+def test_a_count_of_requests_alone_needs_no_streams() -> None:
+    assert per_unit({"requests": REQUESTS * 7}, streams=False) == Counted(request=7)
