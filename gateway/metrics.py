@@ -30,6 +30,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    values,
 )
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -37,6 +38,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
+
+# In multiprocess mode prometheus-client asks the process id before every update, to notice a
+# fork: `os.getpid()` is a system call, and a request makes about 15 updates (strace: 17
+# getpid calls a request against the floor's 2). The id is kept here instead, and renewed in
+# the child of every fork, which is when it changes. Before any metric exists below.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+if getattr(values.ValueClass, "_multiprocess", False):
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _pid[0])
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
