@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from tests.support.served import ROOT, site_env
+from tests.support.served import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -54,18 +52,10 @@ print(json.dumps(found))
 
 def test_a_database_url_naming_sqlite_gets_the_same_settings(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'named.sqlite3'}"
-    env = site_env(tmp_path, DATABASE_URL=url)
-    done = subprocess.run(
-        [sys.executable, "-c", _PRAGMAS],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
-    assert json.loads(done.stdout) == {
+    printed = run_python(tmp_path, _PRAGMAS, DATABASE_URL=url)
+
+    assert json.loads(printed) == {
         "journal_mode": "wal",
         "synchronous": 1,
         "temp_store": 2,

@@ -59,12 +59,13 @@ def site_env(site: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def run_python(site: Path, script: str) -> str:
-    """Run `script` in a fresh Python with the site's environment; returns what it printed."""
+def run_python(site: Path, script: str, **overrides: str) -> str:
+    """Run `script` in a fresh Python with the site's environment (`overrides` on top);
+    returns what it printed."""
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env=site_env(site),
+        env=site_env(site, **overrides),
         check=True,
         capture_output=True,
         text=True,
