@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 
 from bench.client import BenchError, Client
 from bench.load import CHAT_PATH, chat_body, warm_up
-from bench.procs import HOST, MODEL, SPENDING_LIMITED, UPSTREAM_KEY, SetupError, start_floor
+from bench.procs import (
+    HOST,
+    MODEL,
+    SPENDING_LIMITED,
+    UPSTREAM_KEY,
+    SetupError,
+    start_bare_relay,
+    start_floor,
+)
 from bench.upstream import STREAM_CHUNKS, paced_model
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ STREAMS = 30
 # fake upstream runs at full speed).
 STREAM_GAP_MS = 20.0
 SAME_RUN_ENV = {"PYTHONHASHSEED": "0"}
+BARE_RELAYS = ("httpx", "aiohttp")  # bench/bare_relay.py
 TOLLGATE_ENV = {
     **SAME_RUN_ENV,
     "TOLLGATE_USAGE_FLUSH_SECONDS": "3600",
@@ -58,6 +67,10 @@ class Counted:
     stream: float = 0.0
     # Tollgate only: a non-streamed request of a token with a quota and budgets.
     spending_request: float = 0.0
+    # A non-streamed request through each bare relay on Tollgate's server (bench/bare_relay.py):
+    # with httpx over httpx-aiohttp as Tollgate calls upstreams, and with aiohttp's client.
+    bare_httpx_request: float = 0.0
+    bare_aiohttp_request: float = 0.0
 
 
 def tools() -> tuple[str, str] | None:
@@ -177,8 +190,23 @@ def bench_instructions(
         token = f"Bearer {spending.token}"
         count(control, spending.workers[0], spending.port, token, streams=False)
         spending.stop()
+        for kind in BARE_RELAYS:
+            bare, port = start_bare_relay(
+                work,
+                upstream_port,
+                kind,
+                wrap=callgrind_prefix(valgrind, out, f"bare-{kind}"),
+                env=SAME_RUN_ENV,
+            )
+            stack.callback(bare.stop)
+            count(control, bare.pid, port, f"Bearer {UPSTREAM_KEY}", streams=False)
+            bare.stop()
         tollgate = per_unit(dumped_totals(out, "tollgate"))
         tollgate.spending_request = per_unit(dumped_totals(out, "spending"), streams=False).request
+        tollgate.bare_httpx_request, tollgate.bare_aiohttp_request = (
+            per_unit(dumped_totals(out, f"bare-{kind}"), streams=False).request
+            for kind in BARE_RELAYS
+        )
         return per_unit(dumped_totals(out, "floor")), tollgate
     except (SetupError, BenchError, OSError, subprocess.TimeoutExpired) as exc:
         return f"counting failed: {exc}"
@@ -197,19 +225,24 @@ def render(result: tuple[Counted, Counted] | str) -> str:
             tollgate.stream,
         ),
     ]
-    if tollgate.spending_request:
-        rows.insert(
-            1,
-            (
-                "non-streamed request, c=1, token with a quota and budgets",
-                floor.request,
-                tollgate.spending_request,
-            ),
-        )
+    extra_requests = [
+        ("non-streamed request, c=1, token with a quota and budgets", tollgate.spending_request),
+        (
+            "non-streamed request, c=1, bare relay on Tollgate's stack (uvicorn; httpx over "
+            "httpx-aiohttp)",
+            tollgate.bare_httpx_request,
+        ),
+        (
+            "non-streamed request, c=1, bare relay on uvicorn and aiohttp's client",
+            tollgate.bare_aiohttp_request,
+        ),
+    ]
+    for place, (name, counted) in enumerate((row for row in extra_requests if row[1]), 1):
+        rows.insert(place, (name, floor.request, counted))
     lines = [
         head,
         "",
-        "| per request or stream | floor | Tollgate | Tollgate / floor |",
+        "| per request or stream | floor | counted | counted / floor |",
         "|---|---:|---:|---:|",
     ]
     for name, low, high in rows:
@@ -224,7 +257,10 @@ def render(result: tuple[Counted, Counted] | str) -> str:
         "in the floor. The kernel's work is in neither count. Tollgate's token has rate "
         "limits, as in every scenario; the quota row's token also has a quota and budgets, so "
         "each request first reserves its possible cost in the database (counted: it runs on "
-        "the relay's database thread) and is settled with its usage record (not counted).",
+        "the relay's database thread) and is settled with its usage record (not counted). "
+        "The bare relays (bench/bare_relay.py) run on Tollgate's server and only relay, as the "
+        "floor does: between them and the floor is what the stack costs, between them and "
+        "Tollgate what the relay's own work (auth, routing, metering, rate limits) costs.",
         "",
     ]
     return "\n".join(lines)

@@ -239,6 +239,20 @@ def start_floor(
     return _start_printing_port("floor (bare aiohttp)", args, work / "floor.log", env)
 
 
+def start_bare_relay(
+    work: Path,
+    upstream_port: int,
+    kind: str,
+    *,
+    wrap: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[Started, int]:
+    """A bare relay on Tollgate's server (bench/bare_relay.py; `kind`: httpx or aiohttp)."""
+    base = f"http://{HOST}:{upstream_port}/v1"
+    args = [*wrap, sys.executable, "-m", "bench.bare_relay", kind, base, UPSTREAM_KEY]
+    return _start_printing_port(f"bare relay ({kind})", args, work / f"bare-{kind}.log", env)
+
+
 def _run(args: list[str], env: dict[str, str], what: str) -> str:
     result = subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False

@@ -37,16 +37,22 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from gateway.metric_values import buffered_values
+from gateway.metric_values import flush as flush_values
+
 log = logging.getLogger(__name__)
 
 # In multiprocess mode prometheus-client asks the process id before every update, to notice a
 # fork: `os.getpid()` is a system call, and a request makes about 15 updates (strace: 17
 # getpid calls a request against the floor's 2). The id is kept here instead, and renewed in
-# the child of every fork, which is when it changes. Before any metric exists below.
+# the child of every fork, which is when it changes. And the updates add up in memory and
+# reach the files in batches (metric_values.py). Before any metric exists below.
 _pid = [os.getpid()]
 os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 if getattr(values.ValueClass, "_multiprocess", False):
-    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _pid[0])
+    values.ValueClass = buffered_values(
+        values.MultiProcessValue(process_identifier=lambda: _pid[0])
+    )
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -444,6 +450,7 @@ class MetricsEndpoint:
             # The relay's own counts still matter most when the database is away.
             log.exception("metrics: the channels' status could not be read")
             rows = None
+        flush_values()  # this worker's own counts, up to now
         # Reading every worker's files is disk work: off the event loop.
         return await asyncio.to_thread(render, rows, accept)
 

@@ -25,6 +25,7 @@ from core.http_clients import close_clients
 from core.secrets_check import secrets_problems
 from gateway import metrics
 from gateway.log_format import bind_request_id, reset_request_id
+from gateway.metric_values import flush as flush_metric_values
 from gateway.relay.background import BackgroundTasks
 from gateway.relay.billing import Billing
 from gateway.relay.bodies import parse_body
@@ -420,6 +421,7 @@ class RelayApp:
                     await close_clients()
                     await asyncio.to_thread(close_background_connections)
                 finally:
+                    flush_metric_values()  # the last moments' counts, and the gauges
                     await send({"type": "lifespan.shutdown.complete"})
                 return
 

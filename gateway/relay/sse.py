@@ -8,7 +8,7 @@ import orjson
 
 from core.errors import scrub_bytes
 from gateway.relay.model_rename import rename_model
-from gateway.relay.stream_usage import StreamTap
+from gateway.relay.stream_usage import USAGE_KEY, StreamTap
 
 # A line longer than this goes out unfinished rather than grow the buffer without end.
 MAX_HELD_LINE = 4 * 1024 * 1024
@@ -37,12 +37,15 @@ class SSERewriter:
     ) -> None:
         self.model = model
         self.tap = tap
+        self._key = key
         self._keys = [key] if key else []
         self._secrets = list(secrets)
         self._partial = b""
         self._in_error_event = False
 
     def feed(self, chunk: bytes) -> bytes:
+        if not self._partial and chunk.endswith(b"\n"):
+            return self._lines(chunk)  # whole lines, as an upstream usually sends them
         data = self._partial + chunk if self._partial else chunk
         cut = data.rfind(b"\n") + 1
         self._partial = data[cut:]
@@ -59,11 +62,12 @@ class SSERewriter:
 
     def _lines(self, data: bytes) -> bytes:
         tap = self.tap
-        if tap is not None:
+        if tap is not None and data.find(USAGE_KEY) >= 0:
             data = tap.take(data)
         # find, not `in`: see scrub_bytes.
         if self.model is None and not self._in_error_event and data.find(b"error") < 0:
-            out = scrub_bytes(data, self._keys)
+            key = self._key
+            out = data if not key or data.find(key) < 0 else scrub_bytes(data, self._keys)
         else:
             out = b"".join(self._line(line) for line in data.splitlines(keepends=True))
         if tap is not None:

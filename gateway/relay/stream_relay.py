@@ -163,12 +163,12 @@ async def _pass_on(
     """
     window = ReadDeadline(watch.idle, watch.deadline)
     async with window:
-        while True:
-            window.reading()
-            chunk = await anext(chunks, None)
+        # `async for`, not anext(): no awaitable wrapped around each read.
+        window.reading()
+        async for chunk in chunks:
             window.not_reading()
-            if chunk is None:
-                return
             out = chunk if feed is None else feed(chunk)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
+            window.reading()
+        window.not_reading()

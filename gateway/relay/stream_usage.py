@@ -22,6 +22,9 @@ STREAM_USAGE_PATHS = frozenset({"/chat/completions", "/completions"})
 _INCLUDE_USAGE = b'"stream_options":{"include_usage":true},'
 # A usage *object* (with include_usage, every other chunk says `"usage":null`).
 _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
+USAGE_KEY = b'"usage"'
+# How every chunk but the last says it when usage is asked for (OpenAI's spelling).
+_NO_USAGE = b'"usage":null'
 # Text kept for an estimate at most; a longer stream is estimated from this much, scaled.
 MAX_KEPT_BYTES = 2 * 1024 * 1024
 
@@ -67,7 +70,8 @@ class StreamTap:
 
     def take(self, data: bytes) -> bytes:
         """`data` (whole lines) with the extra usage chunk taken out, its usage noted."""
-        if not _USAGE_OBJECT.search(data):
+        # Counted before searching: with usage asked for, every chunk says `"usage":null`.
+        if data.count(USAGE_KEY) == data.count(_NO_USAGE) or not _USAGE_OBJECT.search(data):
             return data
         lines = data.splitlines(keepends=True)
         out: list[bytes] = []

@@ -73,3 +73,14 @@ def test_it_shows_the_quota_tokens_request_beside_the_floors() -> None:
 
 def test_a_count_of_requests_alone_needs_no_streams() -> None:
     assert per_unit({"requests": REQUESTS * 7}, streams=False) == Counted(request=7)
+
+
+def test_it_shows_the_bare_relays_beside_the_floor() -> None:
+    tollgate = Counted(900_000, 2_700_000, bare_httpx_request=650_000, bare_aiohttp_request=450_000)
+    text = render((Counted(500_000, 1_500_000), tollgate))
+    stack = "| non-streamed request, c=1, bare relay on Tollgate's stack (uvicorn; httpx over"
+    assert f"{stack} httpx-aiohttp) | 500,000 | 650,000 | 1.30x |" in text
+    bare = "| non-streamed request, c=1, bare relay on uvicorn and aiohttp's client |"
+    assert f"{bare} 500,000 | 450,000 | 0.90x |" in text
+    # Tollgate's own request row stays first.
+    assert text.index("| non-streamed request, c=1 | 500,000 | 900,000 |") < text.index(stack)

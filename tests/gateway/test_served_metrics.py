@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.metric_values import FLUSH_SECONDS
 from tests.support.served import Served, run_python, serving
 
 pytestmark = pytest.mark.served
@@ -116,6 +118,14 @@ def test_another_address_may_not_scrape_once_a_token_is_set(site: Path) -> None:
         assert "tollgate_open_streams" in response.text
 
 
+def _models_answered(families: dict[str, list[tuple[dict[str, str], float]]]) -> float:
+    return sum(
+        value
+        for labels, value in families.get("tollgate_requests", [])
+        if labels.get("endpoint") == "/v1/models" and labels.get("status") == "200"
+    )
+
+
 def test_requests_counted_by_two_workers_add_up(site: Path) -> None:
     key = run_python(
         site,
@@ -125,12 +135,14 @@ def test_requests_counted_by_two_workers_add_up(site: Path) -> None:
     ).strip()
     with serving(site, TOLLGATE_WORKERS="2", TOLLGATE_LOG_FORMAT="json") as served:
         sent = _traffic_from_two_workers(served, "/v1/models", {"Authorization": f"Bearer {key}"})
-        families = _scrape(served)
-    counted = sum(
-        value
-        for labels, value in families.get("tollgate_requests", [])
-        if labels.get("endpoint") == "/v1/models" and labels.get("status") == "200"
-    )
+        # The worker that answers the scrape writes its counts first; the other one writes
+        # its own within FLUSH_SECONDS (gateway/metric_values.py): scraped until then.
+        deadline = time.monotonic() + FLUSH_SECONDS + 10
+        while True:
+            families = _scrape(served)
+            counted = _models_answered(families)
+            if counted >= sent or time.monotonic() > deadline:
+                break
     assert counted == sent
     first_bytes = [
         value

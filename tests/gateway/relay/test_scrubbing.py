@@ -108,3 +108,10 @@ def test_normal_chunks_pass_through_unchanged() -> None:
     out = b"".join(rewriter.feed(chunk) for chunk in chunks) + rewriter.flush()
 
     assert out == b"".join(chunks)
+
+
+def test_the_key_is_scrubbed_from_a_read_of_whole_lines() -> None:
+    rewriter = SSERewriter(key=CANARY.encode())
+    lines = b'data: {"choices": [{"delta": {"content": "' + CANARY.encode() + b'"}}]}\n\n'
+
+    assert rewriter.feed(lines) == lines.replace(CANARY.encode(), b"[redacted]")

@@ -1,0 +1,51 @@
+"""The stream tap reads the usage chunk and hides it from a client that did not ask, as the
+lines pass; chunks that only say `"usage":null` go by untouched."""
+
+from __future__ import annotations
+
+import json
+
+from gateway.relay.sse import SSERewriter
+from gateway.relay.stream_usage import StreamTap
+
+USAGE = {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+
+
+def openai_chunk(content: str | None, usage: object = None) -> bytes:
+    """A chunk as OpenAI writes it with include_usage: compact, `"usage":null` until the end."""
+    choices = [] if content is None else [{"index": 0, "delta": {"content": content}}]
+    event = {"id": "c", "object": "chat.completion.chunk", "choices": choices, "usage": usage}
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+
+
+def test_chunks_with_a_null_usage_pass_untouched_and_the_usage_chunk_is_hidden() -> None:
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+    done = b"data: [DONE]\n\n"
+    chunks = [openai_chunk("Hel"), openai_chunk("lo"), openai_chunk(None, USAGE), done]
+
+    out = [rewriter.feed(chunk) for chunk in chunks]
+
+    assert out == [chunks[0], chunks[1], b"", chunks[3]]
+    assert tap.usage == (9, 4, 13)
+
+
+def test_the_usage_chunk_is_found_in_the_same_read_as_null_ones() -> None:
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+    read = openai_chunk("Hi") + openai_chunk(None, USAGE) + b"data: [DONE]\n\n"
+
+    out = rewriter.feed(read)
+
+    assert out == openai_chunk("Hi") + b"data: [DONE]\n\n"
+    assert tap.usage == (9, 4, 13)
+
+
+def test_a_client_that_asked_gets_the_usage_chunk() -> None:
+    tap = StreamTap(hide_usage=False)
+    rewriter = SSERewriter(tap=tap)
+    last = openai_chunk(None, USAGE)
+
+    assert rewriter.feed(openai_chunk("Hi")) == openai_chunk("Hi")
+    assert rewriter.feed(last) == last
+    assert tap.usage == (9, 4, 13)
