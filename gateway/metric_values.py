@@ -18,9 +18,12 @@ killed outright loses as much; Prometheus scrapes every 15 s or so, and rates ov
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
 
@@ -91,6 +94,7 @@ def buffered_values(file_values: type) -> type:
 def flush() -> None:
     """Write every value changed since the last write into this process's files."""
     global _timer, _timer_loop
+    failed: list[Exception] = []
     with _lock:
         changed = _changed[:]
         _changed.clear()
@@ -98,7 +102,20 @@ def flush() -> None:
             _timer.cancel()
         _timer = _timer_loop = None
         for value in changed:
-            value.write()
+            try:
+                value.write()
+            except Exception as exc:
+                # A file that cannot grow (a full disk, say): this value's updates since the
+                # last write are lost, the other values are still written, and this one is
+                # ready for its next update.
+                value.forget()
+                failed.append(exc)
+    if failed:
+        log.error(
+            "could not write %d metric values: their updates since the last write are lost",
+            len(failed),
+            exc_info=failed[0],
+        )
 
 
 def _schedule() -> None:

@@ -115,3 +115,24 @@ def test_a_forked_child_drops_its_parents_unwritten_updates(files: Path) -> None
     assert scraped(files).get("requests_total", 0.0) == 0.0
     counter.inc(1.0)  # type: ignore[attr-defined]  # still counts afterwards
     assert scraped(files)["requests_total"] == 1.0
+
+
+def test_a_value_that_cannot_be_written_does_not_hold_up_the_others(
+    files: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken, fine = make_counter("broken"), make_counter("fine")
+
+    def full_disk(amount: float) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(broken._file, "inc", full_disk)  # type: ignore[attr-defined]
+    asyncio.run(_increments(broken, 1))
+    asyncio.run(_increments(fine, 2))
+
+    flush()
+
+    assert scraped(files)["fine_total"] == 2.0
+    assert "could not write 1 metric values" in caplog.text
+    monkeypatch.undo()
+    broken.inc(5.0)  # type: ignore[attr-defined]  # written at once (no loop), the lost one not
+    assert scraped(files)["broken_total"] == 5.0
