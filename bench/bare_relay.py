@@ -6,7 +6,7 @@ are, and does what the floor does and nothing more: POST /v1/<path> goes to one 
 one key, the answer comes back chunk by chunk as it arrives. No auth, routing or metering.
 - `httpx`: the upstream call as the stack decides it, httpx's request and response over
   httpx-aiohttp's transport (one per process, as Tollgate's relay keeps), read with httpx's
-  `aiter_raw`;
+  own `aread` (a whole answer) and `aiter_raw` (a stream);
 - `aiohttp`: aiohttp's client called directly, read with `iter_any`, as the floor does.
 
 Run as `python -m bench.bare_relay {httpx,aiohttp} UPSTREAM_BASE KEY`; it binds a free port on
