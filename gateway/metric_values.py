@@ -39,12 +39,14 @@ def buffered_values(file_values: type) -> type:
 
     class BufferedValue:
         _multiprocess = True
-        __slots__ = ("_changed", "_file", "_pending", "_set_to")
+        __slots__ = ("_changed", "_file", "_pending", "_set_at", "_set_to")
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._file = file_values(*args, **kwargs)
             self._pending = 0.0  # added since the last write
             self._set_to: float | None = None  # set since the last write (a gauge)
+            # When, for a gauge whose multiprocess mode keeps the most recent value.
+            self._set_at: float | None = None
             self._changed = False
 
         def inc(self, amount: float) -> None:
@@ -58,7 +60,7 @@ def buffered_values(file_values: type) -> type:
 
         def set(self, value: float, timestamp: float | None = None) -> None:
             with _lock:
-                self._set_to, self._pending = value, 0.0
+                self._set_to, self._set_at, self._pending = value, timestamp, 0.0
                 if self._changed:
                     return
                 self._changed = True
@@ -79,7 +81,7 @@ def buffered_values(file_values: type) -> type:
         def write(self) -> None:
             """Into the file, what changed since the last write (under _lock)."""
             if self._set_to is not None:
-                self._file.set(self._set_to)
+                self._file.set(self._set_to, self._set_at)
             if self._pending:
                 self._file.inc(self._pending)
             self._set_to, self._pending, self._changed = None, 0.0, False

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, values
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway import metric_values
@@ -136,3 +137,22 @@ def test_a_value_that_cannot_be_written_does_not_hold_up_the_others(
     monkeypatch.undo()
     broken.inc(5.0)  # type: ignore[attr-defined]  # written at once (no loop), the lost one not
     assert scraped(files)["broken_total"] == 5.0
+
+
+def test_a_most_recent_gauge_keeps_when_it_was_set(files: Path) -> None:
+    value_class = buffered_values(values.MultiProcessValue())
+    gauge = value_class("gauge", "seen", "seen", (), (), "Seen.", multiprocess_mode="mostrecent")
+
+    async def updates() -> None:
+        gauge.set(4.0, timestamp=100.0)  # type: ignore[attr-defined]
+        gauge.set(7.0, timestamp=200.0)  # type: ignore[attr-defined]
+
+    asyncio.run(updates())
+    flush()
+
+    [written] = [
+        (value, timestamp)
+        for path in files.glob("gauge_mostrecent_*.db")
+        for _, value, timestamp, _ in MmapedDict.read_all_values_from_file(str(path))
+    ]
+    assert written == (7.0, 200.0)
