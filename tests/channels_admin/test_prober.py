@@ -159,6 +159,25 @@ def test_only_one_prober_runs_when_two_try(upstream: FakeUpstream, lock_backend:
 
 
 @pytest.mark.django_db
+def test_a_round_with_nothing_due_takes_no_lock(upstream: FakeUpstream) -> None:
+    healthy = make_channel(upstream)
+    later = tripped(make_channel(upstream, name="tripped"))
+    assert later.next_probe_at is not None
+    report = round_at(later.next_probe_at - timedelta(seconds=1))
+    assert report.ran is True
+    assert report.lines() == ["Nothing due."]
+    # No lock row written, no probe sent, nothing changed.
+    assert not ProberLock.objects.exists()
+    assert chat_requests(upstream) == 0
+    assert Channel.objects.get(pk=healthy.pk).status == ChannelStatus.ENABLED
+    assert Channel.objects.get(pk=later.pk).status == ChannelStatus.AUTO_DISABLED
+
+    round_at(later.next_probe_at)
+    assert ProberLock.objects.exists()  # with a probe due, the round took the lock
+    assert chat_requests(upstream) == 1
+
+
+@pytest.mark.django_db
 def test_the_lock_is_renewed_by_its_holder_and_refused_to_others(lock_backend: str) -> None:
     assert acquire_lock("a")
     assert acquire_lock("a")  # renewing
