@@ -13,6 +13,7 @@ in tests/support/factories.py.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,22 @@ from channels_admin.models import Channel
 from gateway.relay.db import close_background_connections
 from tests.support.factories import make_admin_key, make_channel, make_user
 from tests.support.fake_upstream import FakeUpstream, running_upstream
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A database server's test database is named for this test process.
+
+    Under the default name (`test_postgres`), a second run against the same server, from
+    another checkout say, found the first one's database in use, could not drop it, and every
+    one of its tests failed at setup. SQLite's test file is per process already (settings).
+    """
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        if database["ENGINE"] != "django.db.backends.sqlite3" and not test.get("NAME"):
+            test["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
