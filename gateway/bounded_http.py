@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -50,6 +50,10 @@ class DisconnectNotice:
             self.callback()
 
 
+class _WritesThrough(Protocol):
+    transport: asyncio.Transport
+
+
 class HeldHead:
     """What a response cycle writes through: its first write (the head) waits for the next.
 
@@ -58,20 +62,29 @@ class HeldHead:
     sends the head with the first body part, and on a stream's first event, a wait. The relay
     sends a head and its first body part back to back (a stream's first event is read before
     the head goes), so here both leave in one write. A head with nothing after it in the same
-    turn of the loop goes out alone at the end of that turn.
+    turn of the loop goes out alone at the end of that turn. Once the head is out, the
+    `owner` (the response cycle) is handed the transport itself: a stream's every later part
+    would otherwise pass through one more Python call here (about 90 ns a part).
     """
 
-    __slots__ = ("_head", "_loop", "_transport")
+    __slots__ = ("_head", "_loop", "_owner", "_transport")
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        owner: _WritesThrough | None = None,
+    ) -> None:
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = loop
         self._head: bytes | None = None
+        self._owner = owner
 
     def write(self, data: bytes) -> None:
         if self._head is not None:
             head, self._head = self._head, None
             self._transport.write(head + data)
+            self._head_is_out()
         elif self._loop is not None:
             self._head = data
             self._loop.call_soon(self.flush)
@@ -85,6 +98,12 @@ class HeldHead:
         # would raise in the loop's callback, with no one left to read the head anyway.
         if head is not None and not self._transport.is_closing():
             self._transport.write(head)
+        self._head_is_out()
+
+    def _head_is_out(self) -> None:
+        if self._owner is not None:
+            self._owner.transport = self._transport
+            self._owner = None
 
     def close(self) -> None:
         self.flush()
@@ -186,7 +205,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return  # the connection now belongs to the WebSocket protocol
         if self.cycle is not None and self.cycle is not before:
             # The cycle writes only through write, close and is_closing, which HeldHead has.
-            self.cycle.transport = HeldHead(self.transport, self.loop)  # type: ignore[assignment]
+            self.cycle.transport = HeldHead(  # type: ignore[assignment]
+                self.transport, self.loop, self.cycle
+            )
         self._reading_body = True
         self._arm(self.body_timeout, self._body_timed_out)
 

@@ -46,6 +46,43 @@ def test_the_head_leaves_with_the_first_body_part() -> None:
     assert asyncio.run(scenario()) == [b"HTTP/1.1 200 OK\r\n\r\nfirst", b"second"]
 
 
+class _Cycle:
+    """What a response cycle is to HeldHead: something that writes through `transport`."""
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+
+
+def test_once_the_head_is_out_the_cycle_writes_straight_to_the_transport() -> None:
+    async def scenario() -> tuple[list[Any], Recording]:
+        transport, cycle = Recording(), _Cycle()
+        cycle.transport = HeldHead(transport, asyncio.get_running_loop(), cycle)  # type: ignore[arg-type]
+        writing_through = []
+        for part in (b"HTTP/1.1 200 OK\r\n\r\n", b"first", b"second"):
+            cycle.transport.write(part)
+            writing_through.append(cycle.transport)
+        await asyncio.sleep(0)
+        return writing_through, transport
+
+    writing_through, transport = asyncio.run(scenario())
+    assert isinstance(writing_through[0], HeldHead)  # the head waits for the first part
+    assert writing_through[1:] == [transport, transport]
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\nfirst", b"second"]
+
+
+def test_a_head_that_left_alone_hands_the_transport_over_too() -> None:
+    async def scenario() -> tuple[Any, Recording]:
+        transport, cycle = Recording(), _Cycle()
+        cycle.transport = HeldHead(transport, asyncio.get_running_loop(), cycle)  # type: ignore[arg-type]
+        cycle.transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        await asyncio.sleep(0)  # the turn ends: the head leaves alone
+        return cycle.transport, transport
+
+    now_writing_through, transport = asyncio.run(scenario())
+    assert now_writing_through is transport
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n"]
+
+
 def test_a_head_alone_leaves_when_the_loop_turn_ends() -> None:
     async def scenario() -> tuple[list[bytes], list[bytes]]:
         held, transport = _held()
