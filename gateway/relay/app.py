@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from core.errors import ApiError
-from core.http_clients import close_clients
+from core.http_clients import close_clients, get_relay_transport
 from core.secrets_check import secrets_problems
 from gateway import metrics
 from gateway.log_format import bind_request_id, reset_request_id
@@ -408,6 +408,10 @@ class RelayApp:
                 except Exception:
                     # Not fatal: the first request tries again and reports the problem.
                     log.exception("could not load channels at startup")
+                # The upstream pool before the first request, not in it: its TLS context
+                # loads the CA bundle, which held up the loop (and every request on it)
+                # for 50-120 ms on the first request after a worker started.
+                get_relay_transport()
                 self._start_background()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
