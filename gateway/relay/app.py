@@ -411,7 +411,12 @@ class RelayApp:
                 # The upstream pool before the first request, not in it: its TLS context
                 # loads the CA bundle, which held up the loop (and every request on it)
                 # for 50-120 ms on the first request after a worker started.
-                get_relay_transport()
+                try:
+                    get_relay_transport()
+                except Exception:
+                    # Not fatal either (a CA bundle that will not load, say): the first
+                    # request tries again and reports the problem.
+                    log.exception("could not make the upstream connection pool at startup")
                 self._start_background()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -53,3 +53,23 @@ def test_the_pool_is_ready_before_the_first_request(
     assert answer.choices[0].message.content
     assert at_startup == 1
     assert after_a_request == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_that_cannot_be_made_at_startup_does_not_stop_the_relay(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make = ssl.create_default_context
+
+    def unreadable(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        if threading.current_thread() is threading.main_thread():
+            return make(*args, **kwargs)  # the test's own client
+        raise ssl.SSLError("the CA bundle will not load")
+
+    monkeypatch.setattr(ssl, "create_default_context", unreadable)
+    relay = RelayApp(cache=RelayCache(refresh_seconds=0))
+
+    with serve_asgi(build_application(relay), lifespan="on") as url:
+        assert httpx.get(url + "/healthz", timeout=30).status_code == 200
+
+    assert "could not make the upstream connection pool at startup" in caplog.text
