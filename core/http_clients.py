@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+
+# uvloop's sock_connect encodes the upstream's host name with this codec, which Python
+# imports on first use: inside a worker's first upstream connection, where reading it from
+# a cold disk held up the loop for 120 ms (a stall sampler under `make bench`). Imported
+# here, it is loaded in the master before the workers fork.
+import encodings.idna  # noqa: F401
 import ssl
 from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy

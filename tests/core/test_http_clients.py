@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -42,3 +44,19 @@ def test_the_relay_pool_loads_the_ca_bundle_once(bundle_loads: list[Any]) -> Non
 
     assert len(bundle_loads) == 1
     assert transports_context is sessions_context is bundle_loads[0]
+
+
+def test_the_host_name_codec_is_loaded_with_the_pool_module() -> None:
+    # In a fresh interpreter: this one may have imported the codec already.
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, core.http_clients; print('encodings.idna' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip() == "True"
