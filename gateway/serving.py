@@ -86,6 +86,10 @@ def uvicorn_options(options: ServingOptions) -> dict[str, Any]:
         "forwarded_allow_ips": list(options.trusted_proxies),
         "server_header": False,
         "access_log": options.access_log,
+        # The app speaks lifespan: an exception escaping its startup is a failure to boot,
+        # not uvicorn's "auto" guess that lifespan is unsupported (logged at INFO, and the
+        # worker then serves without the relay's warm-up and background work).
+        "lifespan": "on",
     }
 
 

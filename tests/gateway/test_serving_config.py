@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -17,6 +18,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from gunicorn.config import Config as GunicornConfig
 from gunicorn.glogging import Logger
+from uvicorn.lifespan.on import LifespanOn
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.bounded_http import BoundedHttpToolsProtocol
@@ -187,3 +189,33 @@ def test_the_open_file_limit_is_raised_for_the_connection_cap() -> None:
 def test_workers_default_to_one_per_core(load_conf: Any) -> None:
     cfg = _gunicorn_config(load_conf())
     assert cfg.workers == len(os.sched_getaffinity(0))
+
+
+async def _startup_raises(scope: Any, receive: Any, send: Any) -> None:
+    assert scope["type"] == "lifespan"
+    await receive()
+    raise RuntimeError("the relay's warm-up broke")
+
+
+def test_a_startup_that_raises_stops_the_worker(load_conf: Any) -> None:
+    # uvicorn's default ("auto") would take the exception for "lifespan unsupported", log it
+    # at INFO and serve on without the relay's warm-up and background work.
+    config = _worker(load_conf()).config
+    config.loaded_app, config.interface, config.loaded = _startup_raises, "asgi3", True
+    seen = _Records()
+    logging.getLogger("uvicorn.error").addHandler(seen)  # the worker stops its propagation
+    lifespan = LifespanOn(config)
+    asyncio.run(lifespan.startup())
+    assert lifespan.should_exit
+    errors = [r for r in seen.records if r.levelno >= logging.ERROR]
+    assert any(r.exc_info and "warm-up broke" in str(r.exc_info[1]) for r in errors)
+    assert any("startup failed" in r.getMessage() for r in errors)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
