@@ -31,7 +31,8 @@ BENCH_SLOW_RAMP_SECONDS (the streams are opened evenly over this time, default 2
 BENCH_SLOW_FLOOR (0: the slow streams through Tollgate only, not the floor too),
 BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor writes none),
 BENCH_PROFILE=1 (py-spy of the worker after the rounds), BENCH_TRACE=1 (a c=1 stream's first
-chunk stage by stage inside Tollgate and the floor, bench/trace.py), BENCH_INSTRUCTIONS=0 (skips
+chunk stage by stage inside Tollgate and the floor, bench/trace.py, with the upstream pausing
+each of BENCH_TRACE_GAPS' ms between chunks, default "0 5 20"), BENCH_INSTRUCTIONS=0 (skips
 the callgrind counts, bench/instructions.py). The gateway gets the caller's
 TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
 BENCH_CLEAN_ENV=1, and BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data
@@ -49,6 +50,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from bench import instructions, profile, slow, trace, trace_run
@@ -381,26 +383,44 @@ def profile_gateway(port: int, token: str, worker: int, work: Path, config: Conf
 
 
 def trace_stages(stack: ExitStack, work: Path, upstream_port: int, config: Config) -> str:
-    """BENCH_TRACE=1: a traced Tollgate, then a traced floor, each through c=1 streams."""
+    """BENCH_TRACE=1: a traced Tollgate and a traced floor, side by side, through c=1
+    streams at each of BENCH_TRACE_GAPS' pauses (both sides of a pause seconds apart)."""
+    gaps = trace_run.trace_gaps()
     out = work / "trace"
     out.mkdir(exist_ok=True)
     os.environ["BENCH_TRACE_OUT"] = str(out)  # read by the hooks in both processes
-    say(f"stage trace: {trace_run.TRACE_STREAMS} streams at c=1 through a traced Tollgate")
+    say(f"stage trace: {trace_run.TRACE_STREAMS} streams at c=1 per pause ({gaps} ms)")
+    series: dict[float, trace.Traced] = {}
     try:
         gateway = Gateway(
-            stack, work, upstream_port, config, gunicorn_config="bench.trace_gunicorn"
+            stack,
+            work,
+            upstream_port,
+            replace(config, gaps=sorted({*config.gaps, *gaps})),
+            gunicorn_config="bench.trace_gunicorn",
         )
-        auth = f"Bearer {gateway.token}"
-        tollgate_rows = trace_run.traced_rows(gateway.port, auth, gateway.workers[0], out)
-        gateway.stop()
-        say("stage trace: the same through a traced floor")
         floor, port = trace_run.start_traced_floor(work, upstream_port)
         stack.callback(floor.stop)
-        floor_rows = trace_run.traced_rows(port, f"Bearer {UPSTREAM_KEY}", floor.pid, out)
+        direct = (upstream_port, f"Bearer {UPSTREAM_KEY}")
+        floor_side = (port, f"Bearer {UPSTREAM_KEY}")
+        tollgate_side = (gateway.port, f"Bearer {gateway.token}")
+        for side in (direct, floor_side, tollgate_side):
+            trace_run.warm(*side)
+        for gap in gaps:
+            direct_us, floor_us, tollgate_us = (
+                trace_run.client_first_us(*side, gap)
+                for side in (direct, floor_side, tollgate_side)
+            )
+            series[gap] = trace.Traced(
+                trace_run.noted_rows(floor.pid, out),
+                trace_run.noted_rows(gateway.workers[0], out),
+                (direct_us, floor_us, tollgate_us),
+            )
         floor.stop()
+        gateway.stop()
     except (SetupError, BenchError, OSError) as exc:
         return f"stage trace failed: {exc}"
-    return trace.render(floor_rows, tollgate_rows, trace_run.TRACE_STREAMS)
+    return trace.render(series, trace_run.TRACE_STREAMS)
 
 
 def main() -> int:
@@ -414,6 +434,9 @@ def main() -> int:
             f"the open-file limit ({limit}) is too low for BENCH_SLOW_STREAMS="
             f"{config.slow_streams}: raise the hard limit (ulimit -Hn) or lower it"
         )
+    tracing = os.environ.get("BENCH_TRACE", "0") not in ("", "0")
+    if tracing:
+        trace_run.trace_gaps()  # a malformed BENCH_TRACE_GAPS stops the run now, not after it
     signal.signal(signal.SIGTERM, _interrupt)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
@@ -456,7 +479,7 @@ def main() -> int:
                         stack, work, gateway, upstream_port, config, workers
                     )
             gateway.stop()
-        if os.environ.get("BENCH_TRACE", "0") not in ("", "0"):
+        if tracing:
             trace_text = trace_stages(stack, work, upstream_port, config)
         if os.environ.get("BENCH_INSTRUCTIONS", "1") not in ("", "0"):
             say("counting instructions per request and per stream under callgrind")

@@ -21,6 +21,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ WRITTEN = "written"  # the upstream request's bytes handed to the socket
 ANSWER = "answer"  # the upstream's first answer bytes read
 OUT = "out"  # the first body bytes (with the head) written to the client
 SHARED = (REQUEST, CALL, WRITTEN, ANSWER, OUT)
+
+Rows = list[dict[str, int]]  # per request: point -> when it was reached (ns)
 
 # Tollgate's own steps before the call: (point, what the stage ending there is).
 TOLLGATE_STEPS = (
@@ -187,34 +190,73 @@ def complete(rows: list[dict[str, int]], last: int) -> list[dict[str, int]]:
     return [r for r in rows if all(p in r for p in SHARED)][-last:]
 
 
-def render(floor: list[dict[str, int]], tollgate: list[dict[str, int]], count: int) -> str:
-    floor, tollgate = complete(floor, count), complete(tollgate, count)
-    if not floor or not tollgate:
+def _pause(gap: float) -> str:
+    return "no pause" if not gap else f"{gap:g} ms"
+
+
+@dataclass
+class Traced:
+    """One pause's series: what each process noted, and what the client saw (first chunk,
+    median, µs) through the upstream directly, the floor and Tollgate."""
+
+    floor: Rows
+    tollgate: Rows
+    client_us: tuple[float, float, float] | None = None
+
+
+def render(series: dict[float, Traced], count: int) -> str:
+    """One table of both processes' stages, a pair of columns per pause (ms) of the upstream
+    between chunks."""
+    kept = {
+        gap: Traced(complete(one.floor, count), complete(one.tollgate, count), one.client_us)
+        for gap, one in sorted(series.items())
+    }
+    short = [
+        f"{_pause(gap)}: floor {len(one.floor)}, Tollgate {len(one.tollgate)}"
+        for gap, one in kept.items()
+        if not one.floor or not one.tollgate
+    ]
+    if short or not kept:
         return (
-            f"stage trace: too few complete requests (floor {len(floor)}, Tollgate "
-            f"{len(tollgate)}): a hook no longer reaches its point (bench/trace.py)"
+            f"stage trace: too few complete requests ({'; '.join(short)}): a hook no longer "
+            "reaches its point (bench/trace.py)"
         )
 
     def cell(value: float | None) -> str:
         return "—" if value is None else f"{value:.0f} µs"
 
     shared = [(start, end) for start, end, _ in SHARED_STAGES]
-    lines = [
-        f"Where a c=1 stream's first chunk goes (median of {len(tollgate)} streams, upstream "
-        "pausing 5 ms; inside each process):",
-        "",
-        "| stage | floor | Tollgate |",
-        "|---|---:|---:|",
+    heads = [f"{who}, {_pause(gap)}" for gap in kept for who in ("floor", "Tollgate")]
+    columns = [
+        column
+        for one in kept.values()
+        for column in (medians(one.floor, shared), medians(one.tollgate, shared))
     ]
-    for (_, _, label), f, t in zip(
-        SHARED_STAGES, medians(floor, shared), medians(tollgate, shared), strict=True
-    ):
-        lines.append(f"| {label} | {cell(f)} | {cell(t)} |")
+    lines = [
+        f"Where a c=1 stream's first chunk goes (median of {count} streams per pause of the "
+        "upstream between chunks; inside each process, then as the client saw it):",
+        "",
+        "| stage | " + " | ".join(heads) + " |",
+        "|---|" + "---:|" * len(heads),
+    ]
+    for index, (_, _, label) in enumerate(SHARED_STAGES):
+        lines.append(f"| {label} | " + " | ".join(cell(c[index]) for c in columns) + " |")
+    added: list[float | None] = []
+    for one in kept.values():
+        if one.client_us is None:
+            added += [None, None]
+        else:
+            direct, floor, tollgate = one.client_us
+            added += [floor - direct, tollgate - direct]
+    label = "the client: first chunk's time added to the upstream's own"
+    lines.append(f"| {label} | " + " | ".join(cell(value) for value in added) + " |")
     lines += ["", "Tollgate's own work before the call, step by step:", ""]
-    lines += ["| step | Tollgate |", "|---|---:|"]
+    lines += ["| step | " + " | ".join(f"Tollgate, {_pause(gap)}" for gap in kept) + " |"]
+    lines += ["|---|" + "---:|" * len(kept)]
     points = [REQUEST] + [point for point, _ in TOLLGATE_STEPS] + [CALL]
     labels = [label for _, label in TOLLGATE_STEPS] + ["the httpx request built"]
     steps = list(pairwise(points))
-    for label, value in zip(labels, medians(tollgate, steps), strict=True):
-        lines.append(f"| {label} | {cell(value)} |")
+    step_columns = [medians(one.tollgate, steps) for one in kept.values()]
+    for index, label in enumerate(labels):
+        lines.append(f"| {label} | " + " | ".join(cell(c[index]) for c in step_columns) + " |")
     return "\n".join(lines)

@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.trace import ANSWER, CALL, OUT, REQUEST, SHARED, WRITTEN, Marks, complete, render
+import pytest
+
+from bench.trace import ANSWER, CALL, OUT, REQUEST, SHARED, WRITTEN, Marks, Traced, complete, render
+from bench.trace_run import trace_gaps
 
 
 def _marks() -> Marks:
@@ -50,11 +53,27 @@ def _row(start: int, spans: list[int], **extra: int) -> dict[str, int]:
 def test_the_table_shows_each_stage_median_for_both() -> None:
     floor = [_row(0, [200, 200, 200, 100]), _row(0, [220, 210, 200, 120])]
     tollgate = [_row(0, [500, 380, 270, 250]), _row(0, [560, 370, 260, 270])]
-    text = render(floor, tollgate, 150)
+    text = render({5.0: Traced(floor, tollgate)}, 150)
+    assert "| stage | floor, 5 ms | Tollgate, 5 ms |" in text
     assert "| request in → upstream call begins (the relay's own work) | 210 µs | 530 µs |" in text
     assert "| in all: request in → first chunk out | 725 µs | 1430 µs |" in text
     # Tollgate's own steps were not hooked in this data: shown as missing, not as zero.
     assert "| server: request parsed, ASGI app called (uvicorn) | — |" in text
+
+
+def test_each_pause_has_its_pair_of_columns_in_order() -> None:
+    fast = [_row(0, [60, 50, 70, 40])]
+    slow = [_row(0, [200, 200, 200, 100])]
+    text = render({20.0: Traced(slow, slow, (200, 900, 1150)), 0.0: Traced(fast, slow)}, 150)
+    head = "| stage | floor, no pause | Tollgate, no pause | floor, 20 ms | Tollgate, 20 ms |"
+    assert head in text
+    assert "| in all: request in → first chunk out | 220 µs | 700 µs | 700 µs | 700 µs |" in text
+    assert "| step | Tollgate, no pause | Tollgate, 20 ms |" in text
+    # What the client saw, beside the upstream directly: only where it was measured.
+    added = (
+        "| the client: first chunk's time added to the upstream's own | — | — | 700 µs | 950 µs |"
+    )
+    assert added in text
 
 
 def test_only_requests_that_reached_every_point_are_counted() -> None:
@@ -65,8 +84,17 @@ def test_only_requests_that_reached_every_point_are_counted() -> None:
 
 
 def test_a_hook_that_reaches_nothing_is_reported() -> None:
-    text = render([], [_row(0, [1, 1, 1, 1])], 150)
-    assert text.startswith("stage trace: too few complete requests (floor 0, Tollgate 1)")
+    whole = [_row(0, [1, 1, 1, 1])]
+    text = render({0.0: Traced(whole, whole), 5.0: Traced([], whole)}, 150)
+    assert text.startswith("stage trace: too few complete requests (5 ms: floor 0, Tollgate 1)")
+
+
+def test_the_pauses_to_trace_come_from_the_environment() -> None:
+    assert trace_gaps({}) == [0.0, 5.0, 20.0]
+    assert trace_gaps({"BENCH_TRACE_GAPS": "20 1"}) == [1.0, 20.0]
+    for wrong in ("", "five", "-1"):
+        with pytest.raises(SystemExit, match="BENCH_TRACE_GAPS"):
+            trace_gaps({"BENCH_TRACE_GAPS": wrong})
 
 
 def test_the_hooks_find_what_they_wrap_in_the_installed_libraries() -> None:
