@@ -33,7 +33,8 @@ BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor wri
 BENCH_PROFILE=1 (py-spy of the worker after the rounds), BENCH_TRACE=1 (a c=1 stream's first
 chunk stage by stage inside Tollgate and the floor, bench/trace.py, with the upstream pausing
 each of BENCH_TRACE_GAPS' ms between chunks, default "0 5 20"), BENCH_INSTRUCTIONS=0 (skips
-the callgrind counts, bench/instructions.py). The gateway gets the caller's
+the callgrind counts, bench/instructions.py), BENCH_STALLS=1 (what held up Tollgate's event
+loop during the slow streams, bench/stalls.py). The gateway gets the caller's
 TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
 BENCH_CLEAN_ENV=1, and BENCH_GATEWAY_ENV="TOLLGATE_X=1 TOLLGATE_Y=2" on top; the data
 directory, bind and worker count are always the bench's own.
@@ -53,7 +54,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from bench import instructions, profile, slow, trace, trace_run
+from bench import instructions, profile, trace, trace_run
 from bench.client import BenchError, wait_until_answers
 from bench.load import (
     Watch,
@@ -75,9 +76,7 @@ from bench.procs import (
     gateway_overrides,
     gunicorn_command,
     prepare_gateway_data,
-    pss_kib,
     raise_open_files,
-    rss_kib,
     start_floor,
     start_gateway,
     start_upstream,
@@ -86,10 +85,10 @@ from bench.procs import (
 from bench.report import all_met, failed, render
 from bench.results import Config, Run, Throughput
 from bench.rounds import Contender, model_for, prepare, pss, run_rounds, say
+from bench.slow_run import SLOW_GAP_MS, bench_slow
 from bench.upstream import STREAM_CHUNKS, paced_model
 
 RESULTS_DIR = ROOT / "bench" / "results"
-SLOW_GAP_MS = 1000.0
 
 
 def _env_number(name: str, default: float) -> float:
@@ -267,86 +266,6 @@ def bench_throughput(
     return out
 
 
-def slow_settings(config: Config) -> dict[str, str]:
-    """Caps lifted for the scenario: by default a channel takes 250 connections, the upstream
-    pool 1,000 and a worker 4,096 clients, fewer than the streams it opens."""
-    room = str(config.slow_streams + 256)
-    return {
-        "TOLLGATE_MAX_CONNECTIONS": room,
-        "TOLLGATE_UPSTREAM_MAX_CONNECTIONS": room,
-        "TOLLGATE_CHANNEL_MAX_CONNECTIONS": room,
-    }
-
-
-def _slow_scenario(
-    port: int, authorization: str, pid: int, upstream: Started, config: Config
-) -> slow.SlowResult:
-    def memory() -> dict[str, int]:
-        return {"pss": pss_kib(pid), "rss": rss_kib(pid)}
-
-    return slow.run(
-        slow.run_slow_streams(
-            port,
-            paced_model(SLOW_GAP_MS, config.slow_chunks),
-            authorization,
-            streams=config.slow_streams,
-            chunks=config.slow_chunks,
-            gap_s=SLOW_GAP_MS / 1000,
-            target_pids=[pid],
-            upstream_pid=upstream.pid,
-            memory=memory,
-            ramp_s=config.slow_ramp_s,
-        )
-    )
-
-
-def bench_slow(
-    run: Run, stack: ExitStack, work: Path, upstream: Started, upstream_port: int
-) -> None:
-    config = run.config
-    settings = slow_settings(config)
-    run.slow_env = " ".join(f"{k}={v}" for k, v in settings.items())
-    try:
-        gateway = Gateway(stack, work, upstream_port, config, extra_env=settings)
-    except (SetupError, OSError) as exc:
-        run.slow_error = f"the gateway did not start: {exc}"
-        return
-    auth = f"Bearer {gateway.token}"
-    asyncio.run(warm_up(gateway.port, MODEL, auth, 100))
-    say(
-        f"slow streams: {config.slow_streams:,} through one worker, {config.slow_chunks} "
-        "chunks one a second"
-    )
-    try:
-        run.slow = _slow_scenario(gateway.port, auth, gateway.workers[0], upstream, config)
-    except (OSError, SetupError) as exc:
-        run.slow_error = str(exc)
-    if gateway.master.popen.poll() is not None:
-        run.slow_error += f"\n\ngunicorn exited:\n{gateway.log(15)}"
-    gateway.stop()
-    if os.environ.get("BENCH_SLOW_FLOOR", "1") not in ("", "0"):
-        bench_slow_floor(run, work, upstream, upstream_port)
-
-
-def bench_slow_floor(run: Run, work: Path, upstream: Started, upstream_port: int) -> None:
-    """The same streams through a fresh floor, right after Tollgate's."""
-    config = run.config
-    try:
-        floor, port = start_floor(work, upstream_port)
-    except (SetupError, OSError) as exc:
-        run.slow_floor_error = f"the floor did not start: {exc}"
-        return
-    auth = f"Bearer {UPSTREAM_KEY}"
-    try:
-        asyncio.run(warm_up(port, MODEL, auth, 100))
-        say(f"slow streams: {config.slow_streams:,} through the floor")
-        run.slow_floor = _slow_scenario(port, auth, floor.pid, upstream, config)
-    except (OSError, SetupError, BenchError) as exc:
-        run.slow_floor_error = str(exc)
-    finally:
-        floor.stop()
-
-
 def profile_gateway(port: int, token: str, worker: int, work: Path, config: Config) -> str:
     """Samples the worker under c=16 load and under paced streams (BENCH_PROFILE=1)."""
     authorization = f"Bearer {token}"
@@ -441,7 +360,7 @@ def main() -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     run = Run(config)
-    profile_text = trace_text = instructions_text = ""
+    profile_text = trace_text = instructions_text = stalls_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
         upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
@@ -486,7 +405,7 @@ def main() -> int:
             counted = instructions.bench_instructions(stack, work, upstream_port, config)
             instructions_text = instructions.render(counted)
         if config.slow_streams:
-            bench_slow(run, stack, work, upstream, upstream_port)
+            stalls_text = bench_slow(run, stack, work, upstream, upstream_port)
 
     report = render(run)
     if instructions_text:
@@ -495,6 +414,8 @@ def main() -> int:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
     if trace_text:
         report += f"\n{trace_text}\n"
+    if stalls_text:
+        report += f"\n{stalls_text}\n"
     print(report)
     (RESULTS_DIR / "latest.md").write_text(report)
     say("written to bench/results/latest.md")

@@ -10,6 +10,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.client import BenchError
 from bench.load import Watch, run_streams, warm_up
@@ -63,13 +64,17 @@ def client_first_us(port: int, authorization: str, gap: float) -> float:
 
 def noted_rows(pid: int, out: Path) -> list[dict[str, int]]:
     """What the target's hooks noted: every request so far (the caller keeps the last ones)."""
-    path = out / f"trace-{pid}.json"
+    rows: list[dict[str, int]] = signalled_json(pid, out / f"trace-{pid}.json")
+    return rows
+
+
+def signalled_json(pid: int, path: Path) -> Any:
+    """SIGUSR2 asks `pid` to write what it noted to `path` (whole, or not there): read it."""
     path.unlink(missing_ok=True)
     os.kill(pid, signal.SIGUSR2)
     deadline = time.monotonic() + 10
     while not path.exists():
         if time.monotonic() > deadline:
-            raise BenchError(f"process {pid} wrote no trace (is it running with the hooks?)")
+            raise BenchError(f"process {pid} wrote no {path.name} (is it running with the hooks?)")
         time.sleep(0.05)
-    rows: list[dict[str, int]] = json.loads(path.read_text())
-    return rows
+    return json.loads(path.read_text())
