@@ -326,7 +326,7 @@ def render(run: Run) -> str:
         _rounds_note(run)
         + "Added latency is over direct; its ratio is Tollgate's added over the floor's "
         "added. CPU is the target's own processes (Tollgate: the worker) per request or "
-        "stream, read from /proc around each run.",
+        "stream, read from each process's CPU clock (to the nanosecond) around each run.",
         "",
     ]
     out += _cpu_lines(run)

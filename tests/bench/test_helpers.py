@@ -3,11 +3,15 @@ pacing names, and the slow-stream arithmetic. No timing here: figures live in `m
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.procs import SetupError, gateway_env, gateway_overrides
+from bench.procs import SetupError, cpu_seconds, gateway_env, gateway_overrides
 from bench.report import Row, all_met, combine, failed, median_index, render, table
 from bench.results import Config, Round, Run, Target
 from bench.slow import SlowResult
@@ -152,3 +156,40 @@ def test_a_round_that_did_not_measure_is_left_out_of_the_median_but_shown() -> N
     assert "**Tollgate: not (fully) measured in round 2 of 3:**" in text
     assert "stopped after 2 of 3" in text
     assert failed(run) and not all_met(run)
+
+
+def test_a_process_cpu_time_is_read_to_well_under_a_clock_tick() -> None:
+    # The same kernel clock as the process's own, not /proc's 10 ms ticks.
+    before = time.process_time()
+    read = cpu_seconds(os.getpid())
+    after = time.process_time()
+    assert before - 0.001 <= read <= after + 0.001
+
+
+_WORKER = """
+import sys, time
+for line in sys.stdin:
+    sum(range(10**6 * int(line)))
+    print(time.process_time(), flush=True)
+"""
+
+
+def test_another_process_cpu_time_is_what_it_reports_itself() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write("20\n")
+        child.stdin.flush()
+        # It has worked, told its own CPU time, and now waits for the next line.
+        own = float(child.stdout.readline())
+        read = cpu_seconds(child.pid)
+        assert own > 0.02
+        assert abs(read - own) < 0.002
+        child.stdin.close()
+        child.wait(timeout=60)
+    finally:
+        child.kill()
+    with pytest.raises(OSError, match=f"no CPU clock for process {child.pid}"):
+        cpu_seconds(child.pid)
