@@ -25,8 +25,11 @@ _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
 USAGE_KEY = b'"usage"'
 # How every chunk but the last says it when usage is asked for (OpenAI's spelling).
 _NO_USAGE = b'"usage":null'
-# Text kept for an estimate at most; a longer stream is estimated from this much, scaled.
-MAX_KEPT_BYTES = 2 * 1024 * 1024
+# Relayed bytes kept for an estimate at most; a longer stream is estimated from this much,
+# scaled by all it relayed. Kept for a stream's whole life, and thousands stay open at once:
+# an OpenAI chunk is about 200 bytes for a token or two, so a 2 MiB bound let a long answer
+# hold megabytes per open stream. 64 KiB is some 300 chunks, plenty to scale from.
+MAX_KEPT_BYTES = 64 * 1024
 
 
 def asks_for_usage(parsed: ParsedBody) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from gateway.relay.sse import SSERewriter
-from gateway.relay.stream_usage import StreamTap
+from gateway.relay.stream_usage import MAX_KEPT_BYTES, StreamTap
 
 USAGE = {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
 
@@ -49,3 +49,18 @@ def test_a_client_that_asked_gets_the_usage_chunk() -> None:
     assert rewriter.feed(openai_chunk("Hi")) == openai_chunk("Hi")
     assert rewriter.feed(last) == last
     assert tap.usage == (9, 4, 13)
+
+
+def test_a_long_stream_keeps_a_bounded_part_of_what_it_relayed() -> None:
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+    chunks = [openai_chunk(f"word{n % 10} ") for n in range(2000)]  # about 230 KB
+
+    for one in chunks:
+        rewriter.feed(one)
+
+    assert tap.seen_bytes == sum(map(len, chunks))
+    # Kept until the bound is passed, by one read at most: an open stream's memory stays
+    # bounded however long the answer.
+    assert MAX_KEPT_BYTES <= tap.kept_bytes < MAX_KEPT_BYTES + len(chunks[0])
+    assert tap.seen_bytes > 3 * tap.kept_bytes

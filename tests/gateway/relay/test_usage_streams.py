@@ -148,6 +148,24 @@ def test_a_stream_without_usage_is_estimated_from_the_text_relayed(metered: Gate
     assert record.status == 200
 
 
+def test_a_long_stream_without_usage_is_estimated_from_all_it_relayed(metered: Gateway) -> None:
+    # Far past what the tap keeps (stream_usage.MAX_KEPT_BYTES): the estimate is scaled from
+    # the part kept to all that was relayed.
+    words = [f"word{n % 10} " for n in range(2000)]
+    script = [chunk([delta(word)]) for word in words] + [b"data: [DONE]\n\n"]
+    with running_upstream(stream_script=script) as scripted:
+        make_channel(scripted)
+        key = make_token().key
+
+        received = stream(metered, key)
+
+    assert len(received) == len(words) + 1
+    [record] = wait_for_records(1)
+    assert record.estimated is True
+    whole = estimate_text_tokens("".join(words))
+    assert abs(record.completion_tokens - whole) <= whole // 100
+
+
 def test_a_stream_the_client_left_is_recorded_499_and_estimated(metered: Gateway) -> None:
     held = threading.Event()
     with running_upstream(hold_stream=held, stream_chunks=3) as slow:
