@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from gateway.relay.translate.sse_events import SSEEvents
 
-# Text kept for an estimate at most (the pass-through tap keeps as much).
+# Text kept for an estimate at most: the answer's text alone, about a tenth of the events'
+# bytes, so this is some 500,000 tokens, past any answer's length (the pass-through tap
+# keeps raw events, 64 KiB of them, and scales).
 MAX_KEPT_TEXT = 2 * 1024 * 1024
 
 
