@@ -339,7 +339,7 @@ async def _attempt(
     finally:
         if response is not None:
             try:
-                await response.aclose()
+                await _close(response)
             except UPSTREAM_ERRORS:
                 pass  # the answer is over either way
 
@@ -410,6 +410,24 @@ def body_chunks(response: httpx.Response, identity: bool | None = None) -> Async
     if identity and isinstance(stream, httpx.AsyncByteStream):
         return aiter(stream)
     return response.aiter_bytes()
+
+
+async def _close(response: httpx.Response) -> None:
+    """Hands the answer's connection back to the pool (or drops it, if the answer was not
+    read to its end), as httpx's `aclose` does.
+
+    httpx-aiohttp's stream is closed the way its own `aclose` closes it, on the aiohttp
+    response it wraps, without the request context and the exception mapper httpx and
+    httpx-aiohttp put around that (two context managers a request); aiohttp's errors are
+    the relay's UPSTREAM_ERRORS all the same.
+    """
+    stream = response.stream
+    if isinstance(stream, AiohttpResponseStream):
+        if not response.is_closed:
+            response.is_closed = True
+            await stream._aiohttp_response.__aexit__(None, None, None)
+        return
+    await response.aclose()
 
 
 async def _read_whole(response: httpx.Response, identity: bool | None = None) -> bytes:

@@ -39,6 +39,7 @@ class Recorded:
     body: bytes
     query: str = ""
     raw_path: str = ""  # as sent, before the server decoded it
+    peer: tuple[str, int] | None = None  # the gateway's end of the connection it came on
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -76,8 +77,17 @@ class FakeUpstream(ServedUpstream):
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode()
         raw_path = scope.get("raw_path", b"").decode("latin-1")
+        client = scope.get("client")
         self.requests.append(
-            Recorded(scope["method"], scope["path"], headers, body, query, raw_path)
+            Recorded(
+                scope["method"],
+                scope["path"],
+                headers,
+                body,
+                query,
+                raw_path,
+                None if client is None else (client[0], client[1]),
+            )
         )
 
         for account_header in ("openai-organization", "openai-project"):
