@@ -73,15 +73,22 @@ class LoopStalls:
         held: dict[str, Any] | None = None  # the stall under way
         before = 0.0  # the last beat before it
         while not self._stop.wait(POLL_S):
-            last = self._last
             if held is not None:
-                if last == before:
+                if self._last == before:
                     continue
-                held["ms"] = round((last - before - self.beat_s) * 1000, 1)
-                self.stalls.append(held)
+                self._record(held, before)
                 held = None
+            last = self._last
             if time.monotonic() - last - self.beat_s > self.threshold_s:
                 held, before = {"at": last, "gc": self._in_gc, "stack": self._stack()}, last
+        # A stall that ended after the last look is still counted; one still under way is not.
+        if held is not None and self._last != before:
+            self._record(held, before)
+
+    def _record(self, held: dict[str, Any], before: float) -> None:
+        """The stall ended with the first beat after `before`: its length is the gap."""
+        held["ms"] = round((self._last - before - self.beat_s) * 1000, 1)
+        self.stalls.append(held)
 
     def _stack(self) -> list[str]:
         frame = sys._current_frames().get(self._loop_thread)
@@ -143,7 +150,8 @@ def dump(stalls: LoopStalls, directory: Path) -> Path:
 def render(stalls: list[dict[str, Any]], seconds: float, longest: int = 5) -> str:
     head = (
         f"Event-loop stalls in the worker over {THRESHOLD_S * 1000:.0f} ms during the slow "
-        f"streams (BENCH_STALLS=1, {seconds:.0f} s watched):"
+        f"streams (BENCH_STALLS=1; {seconds:.0f} s of streams, and the worker's start and "
+        "warm-up before them):"
     )
     if not stalls:
         return f"{head} none."

@@ -52,6 +52,17 @@ def test_a_held_loop_is_seen_with_its_length_and_the_code_holding_it() -> None:
     assert any("_hold_the_loop" in frame for frame in stall["stack"])  # type: ignore[attr-defined]
 
 
+def test_a_stall_that_ends_as_the_watch_stops_is_counted() -> None:
+    async def main() -> list[dict[str, object]]:
+        with watching(asyncio.get_running_loop()) as stalls:
+            await _beats(2)
+            _hold_the_loop(0.08)
+            await _beats(1)  # the beat that ends it, then the watch stops at once
+        return stalls.stalls
+
+    assert [s for s in asyncio.run(main()) if s["ms"] >= 50]  # type: ignore[operator]
+
+
 def test_a_loop_that_keeps_its_beat_has_no_stall() -> None:
     # A threshold a busy machine's scheduler does not reach on its own.
     assert _watched(lambda: _hold_the_loop(0.002), threshold_s=0.05) == []
@@ -69,7 +80,8 @@ def test_the_report_names_the_longest_stalls_and_their_frames(tmp_path: Path) ->
         {"at": 2.0, "ms": 117.0, "gc": False, "stack": ["ssl.py:770 create_default_context"]},
     ]
     text = render(seen, 80)
-    assert "over 15 ms during the slow streams (BENCH_STALLS=1, 80 s watched): 2, 1 of" in text
+    assert "over 15 ms during the slow streams (BENCH_STALLS=1; 80 s of streams, and" in text
+    assert "warm-up before them): 2, 1 of them in a garbage collection" in text
     assert text.index("- 117.0 ms:\n    ssl.py:770") < text.index(
         "- 18.2 ms (in a garbage collection):"
     )
