@@ -23,8 +23,6 @@ _INCLUDE_USAGE = b'"stream_options":{"include_usage":true},'
 # A usage *object* (with include_usage, every other chunk says `"usage":null`).
 _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
 USAGE_KEY = b'"usage"'
-# How every chunk but the last says it when usage is asked for (OpenAI's spelling).
-_NO_USAGE = b'"usage":null'
 # Relayed bytes kept for an estimate at most; a longer stream is estimated from this much,
 # scaled by all it relayed. Kept for a stream's whole life, and thousands stay open at once:
 # an OpenAI chunk is about 200 bytes for a token or two, so a 2 MiB bound let a long answer
@@ -73,9 +71,21 @@ class StreamTap:
 
     def take(self, data: bytes) -> bytes:
         """`data` (whole lines) with the extra usage chunk taken out, its usage noted."""
-        # Counted before searching: with usage asked for, every chunk says `"usage":null`.
-        if data.count(USAGE_KEY) == data.count(_NO_USAGE) or not _USAGE_OBJECT.search(data):
+        # One search: with usage asked for, every chunk says `"usage":null`, and comparing
+        # counts of that first took as long again as the search (a read of a whole answer:
+        # 2.8 µs).
+        found = _USAGE_OBJECT.search(data)
+        if found is None:
             return data
+        # Only the lines from the first usage object on are looked at one by one: the lines
+        # before it hold none, so they go out as they came. A read of a whole answer (an
+        # upstream that does not pause) holds every event before the usage chunk, and going
+        # through them all took about 20 µs before the first byte went out. The cut is after
+        # a line feed, always a line's end (lines ended by a lone CR are all looked at).
+        cut = data.rfind(b"\n", 0, found.start()) + 1
+        return data[:cut] + self._take_lines(data[cut:]) if cut else self._take_lines(data)
+
+    def _take_lines(self, data: bytes) -> bytes:
         lines = data.splitlines(keepends=True)
         out: list[bytes] = []
         skip_blank = False

@@ -41,6 +41,66 @@ def test_the_usage_chunk_is_found_in_the_same_read_as_null_ones() -> None:
     assert tap.usage == (9, 4, 13)
 
 
+def test_a_whole_answer_in_one_read_loses_only_the_usage_chunk() -> None:
+    # An upstream that does not pause: every event arrives in the relay's first read.
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+    words = b"".join(openai_chunk(f"word{n} ") for n in range(20))
+    done = b"data: [DONE]\n\n"
+
+    out = rewriter.feed(words + openai_chunk(None, USAGE) + done)
+
+    assert out == words + done
+    assert tap.usage == (9, 4, 13)
+
+
+def test_a_usage_that_rides_on_a_choice_is_taken_off_that_chunk_alone() -> None:
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+    words = b"".join(openai_chunk(f"word{n} ") for n in range(5))
+
+    out = rewriter.feed(words + openai_chunk("end", USAGE))
+
+    assert out.startswith(words)
+    last = json.loads(out[len(words) :].removeprefix(b"data: "))
+    assert "usage" not in last
+    assert last["choices"][0]["delta"]["content"] == "end"
+    assert tap.usage == (9, 4, 13)
+
+
+def test_events_ending_in_cr_lf_lose_the_usage_chunk_and_its_blank_line() -> None:
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+
+    def crlf(event: bytes) -> bytes:
+        return event.replace(b"\n", b"\r\n")
+
+    words = crlf(openai_chunk("Hi") + openai_chunk("there"))
+    done = crlf(b"data: [DONE]\n\n")
+
+    out = rewriter.feed(words + crlf(openai_chunk(None, USAGE)) + done)
+
+    assert out == words + done
+    assert tap.usage == (9, 4, 13)
+
+
+def test_events_ending_in_a_bare_cr_lose_the_usage_chunk_too() -> None:
+    # SSE allows a lone CR as a line's end; such lines reach the tap at the stream's end.
+    tap = StreamTap(hide_usage=True)
+    rewriter = SSERewriter(tap=tap)
+
+    def cr(event: bytes) -> bytes:
+        return event.replace(b"\n", b"\r")
+
+    words = cr(openai_chunk("Hi") + openai_chunk("there"))
+    done = cr(b"data: [DONE]\n\n")
+
+    out = rewriter.feed(words + cr(openai_chunk(None, USAGE)) + done) + rewriter.flush()
+
+    assert out == words + done
+    assert tap.usage == (9, 4, 13)
+
+
 def test_a_client_that_asked_gets_the_usage_chunk() -> None:
     tap = StreamTap(hide_usage=False)
     rewriter = SSERewriter(tap=tap)
