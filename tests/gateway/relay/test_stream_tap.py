@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gateway.relay.sse import SSERewriter
 from gateway.relay.stream_usage import MAX_KEPT_BYTES, StreamTap
 
@@ -68,34 +70,19 @@ def test_a_usage_that_rides_on_a_choice_is_taken_off_that_chunk_alone() -> None:
     assert tap.usage == (9, 4, 13)
 
 
-def test_events_ending_in_cr_lf_lose_the_usage_chunk_and_its_blank_line() -> None:
+# SSE lets a line end in CR LF or a lone CR too; lone-CR lines reach the tap at the end.
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["cr-lf", "lone-cr"])
+def test_other_line_endings_lose_the_usage_chunk_and_its_blank_line(ending: bytes) -> None:
     tap = StreamTap(hide_usage=True)
     rewriter = SSERewriter(tap=tap)
 
-    def crlf(event: bytes) -> bytes:
-        return event.replace(b"\n", b"\r\n")
+    def ended(event: bytes) -> bytes:
+        return event.replace(b"\n", ending)
 
-    words = crlf(openai_chunk("Hi") + openai_chunk("there"))
-    done = crlf(b"data: [DONE]\n\n")
+    words = ended(openai_chunk("Hi") + openai_chunk("there"))
+    done = ended(b"data: [DONE]\n\n")
 
-    out = rewriter.feed(words + crlf(openai_chunk(None, USAGE)) + done)
-
-    assert out == words + done
-    assert tap.usage == (9, 4, 13)
-
-
-def test_events_ending_in_a_bare_cr_lose_the_usage_chunk_too() -> None:
-    # SSE allows a lone CR as a line's end; such lines reach the tap at the stream's end.
-    tap = StreamTap(hide_usage=True)
-    rewriter = SSERewriter(tap=tap)
-
-    def cr(event: bytes) -> bytes:
-        return event.replace(b"\n", b"\r")
-
-    words = cr(openai_chunk("Hi") + openai_chunk("there"))
-    done = cr(b"data: [DONE]\n\n")
-
-    out = rewriter.feed(words + cr(openai_chunk(None, USAGE)) + done) + rewriter.flush()
+    out = rewriter.feed(words + ended(openai_chunk(None, USAGE)) + done) + rewriter.flush()
 
     assert out == words + done
     assert tap.usage == (9, 4, 13)
