@@ -236,9 +236,14 @@ class RateLimits:
             self._redis_down_until = 0.0
 
     async def drain(self) -> None:
-        """Wait for the background Redis updates started so far (shutdown, tests)."""
-        while self._pending:
-            await asyncio.wait(set(self._pending))
+        """Wait for the background Redis updates this loop started so far (shutdown, tests).
+
+        Only this loop's: a task of another loop (another server's, in tests) would tell this
+        loop it is done from the wrong thread, and the wait could hang for good.
+        """
+        loop = asyncio.get_running_loop()
+        while own := {task for task in self._pending if task.get_loop() is loop}:
+            await asyncio.wait(own)
 
     async def aclose(self) -> None:
         """Close the Redis client of the running loop (at shutdown)."""

@@ -5,6 +5,7 @@ refused, and no Redis work at all for a token without limits."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,6 +215,72 @@ def test_a_token_without_limits_costs_no_redis_call(clock: Clock) -> None:
     # The same limiter does ask Redis for a limited token (so the count above means something).
     asyncio.run(limits.admit(record(token_id=2, rpm=5)))
     assert connected == ["redis://127.0.0.1:6379/6"]
+
+
+class HeldRedis:
+    """A Redis client whose token updates wait until released (admissions answer at once)."""
+
+    def __init__(self) -> None:
+        self.release: asyncio.Future[None] | None = None
+        self.updates_done = 0
+
+    def register_script(self, script: str) -> Any:
+        async def admit(keys: list[str], args: list[int]) -> list[int]:
+            return [1, 1, 0]
+
+        return admit
+
+    def pipeline(self, transaction: bool) -> HeldRedis:
+        return self
+
+    async def __aenter__(self) -> HeldRedis:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def incrby(self, key: str, amount: int) -> None:
+        pass
+
+    def expire(self, key: str, seconds: int) -> None:
+        pass
+
+    async def execute(self) -> None:
+        self.release = asyncio.get_running_loop().create_future()
+        await self.release
+        self.updates_done += 1
+
+
+def test_a_drain_waits_only_for_the_updates_of_its_own_loop(clock: Clock) -> None:
+    # Two servers in one process, as tests run them: each drains on its own loop, and an
+    # update still in flight on the other's loop must not hold it up (it hung the wait).
+    redis = HeldRedis()
+    limits = RateLimits("redis://127.0.0.1:6379/6", clock=clock, connect=lambda url: redis)
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever)
+    thread.start()
+
+    async def note() -> None:
+        await limits.admit(record(token_id=3, tpm=1000))
+        limits.note_tokens(3, 100)
+
+    try:
+        asyncio.run_coroutine_threadsafe(note(), other).result(timeout=10)
+        # One more turn of the other loop: the update it started is now waiting on Redis.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), other).result(timeout=10)
+        assert redis.release is not None
+
+        asyncio.run(asyncio.wait_for(limits.drain(), timeout=10))
+
+        assert redis.updates_done == 0  # still held on the other loop
+        other.call_soon_threadsafe(redis.release.set_result, None)
+        asyncio.run_coroutine_threadsafe(limits.drain(), other).result(timeout=10)
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(timeout=10)
+        other.close()
+
+    assert redis.updates_done == 1  # its own loop's drain did wait for it
 
 
 @pytest.mark.parametrize(
