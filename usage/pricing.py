@@ -35,7 +35,8 @@ class Price:
         # (tokens / 1e6 + per_request) * times / per, as one fraction of integers.
         numerator = (tokens + self.per_request * MILLION) * times
         denominator = MILLION * per
-        # Half up: floor(n / d + 1/2). Nothing here is negative (the forms refuse it).
+        # Half up: floor(n / d + 1/2). Nothing here is negative: prices and multipliers are
+        # refused below zero, and token counts are read as at least zero (usage/counting.py).
         units = (2 * numerator + denominator) // (2 * denominator)
         # Capped where a money column ends: only absurd prices times absurd counts reach it.
         return min(units, MAX_UNITS)

@@ -83,7 +83,7 @@ class StreamTap:
         # through them all took about 20 µs before the first byte went out. The cut is after
         # a line feed, always a line's end (lines ended by a lone CR are all looked at).
         cut = data.rfind(b"\n", 0, found.start()) + 1
-        return data[:cut] + self._take_lines(data[cut:]) if cut else self._take_lines(data)
+        return data[:cut] + self._take_lines(data[cut:])
 
     def _take_lines(self, data: bytes) -> bytes:
         lines = data.splitlines(keepends=True)
