@@ -37,7 +37,7 @@ def model_for(gap: float) -> str:
     return MODEL if not gap else paced_model(gap)
 
 
-def _series_count(config: Config, gap: float) -> int:
+def series_count(config: Config, gap: float) -> int:
     """Streams in one c=1 series: BENCH_STREAMS, fewer when paced past BENCH_PACED_SECONDS."""
     if not gap:
         return config.streams
@@ -112,6 +112,17 @@ def scenarios(config: Config) -> list[tuple[str, Step]]:
         target.c16 = wrk(c, 16, config.c16_threads)
         _checked_wrk(target.c16)
 
+    return [
+        (f"wrk c=1 for {config.seconds:g} s", c1),
+        (f"wrk c=16 for {config.seconds:g} s", c16),
+        *first_chunk_scenarios(config),
+        stream_cpu_scenario(config),
+    ]
+
+
+def first_chunk_scenarios(config: Config) -> list[tuple[str, Step]]:
+    """A c=1 series of streams per pause of the upstream: the first chunk's time."""
+
     def first(gap: float, count: int) -> Step:
         def step(c: Contender, target: Target) -> None:
             target.first[gap] = asyncio.run(
@@ -127,6 +138,16 @@ def scenarios(config: Config) -> list[tuple[str, Step]]:
 
         return step
 
+    out: list[tuple[str, Step]] = []
+    for gap in config.gaps:
+        count = series_count(config, gap)
+        out.append((f"{count} streams at c=1, upstream pausing {gap:g} ms", first(gap, count)))
+    return out
+
+
+def stream_cpu_scenario(config: Config) -> tuple[str, Step]:
+    """Streams at c=8 for BENCH_SECONDS: the CPU per stream."""
+
     def c8(c: Contender, target: Target) -> None:
         target.c8 = asyncio.run(
             run_concurrent_streams(
@@ -140,15 +161,7 @@ def scenarios(config: Config) -> list[tuple[str, Step]]:
             )
         )
 
-    out: list[tuple[str, Step]] = [
-        (f"wrk c=1 for {config.seconds:g} s", c1),
-        (f"wrk c=16 for {config.seconds:g} s", c16),
-    ]
-    for gap in config.gaps:
-        count = _series_count(config, gap)
-        out.append((f"{count} streams at c=1, upstream pausing {gap:g} ms", first(gap, count)))
-    out.append((f"streams at c=8 for {config.seconds:g} s", c8))
-    return out
+    return f"streams at c=8 for {config.seconds:g} s", c8
 
 
 def run_rounds(contenders: list[Contender], config: Config) -> list[Round]:

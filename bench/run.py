@@ -32,7 +32,9 @@ BENCH_SLOW_FLOOR (0: the slow streams through Tollgate only, not the floor too),
 BENCH_ACCESS_LOG (1: Tollgate writes its access log; default 0, as the floor writes none),
 BENCH_PROFILE=1 (py-spy of the worker after the rounds), BENCH_TRACE=1 (a c=1 stream's first
 chunk stage by stage inside Tollgate and the floor, bench/trace.py, with the upstream pausing
-each of BENCH_TRACE_GAPS' ms between chunks, default "0 5 20"), BENCH_INSTRUCTIONS=0 (skips
+each of BENCH_TRACE_GAPS' ms between chunks, default "0 5 20"), BENCH_BARE=1 (the first
+chunk and a stream's CPU through two bare relays on Tollgate's server beside the floor and
+Tollgate, bench/bare_share.py, about 1.5 minutes a round), BENCH_INSTRUCTIONS=0 (skips
 the callgrind counts, bench/instructions.py), BENCH_STALLS=1 (what held up Tollgate's event
 loop during the slow streams, bench/stalls.py). The gateway gets the caller's
 TOLLGATE_* variables (e.g. `TOLLGATE_USAGE_FLUSH_SECONDS=5 make bench`) unless
@@ -54,7 +56,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from bench import instructions, profile, trace, trace_run
+from bench import bare_share, instructions, profile, trace, trace_run
 from bench.client import BenchError, wait_until_answers
 from bench.load import (
     Watch,
@@ -360,7 +362,7 @@ def main() -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     run = Run(config)
-    profile_text = trace_text = instructions_text = stalls_text = ""
+    profile_text = trace_text = bare_text = instructions_text = stalls_text = ""
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tollgate-bench-")))
         upstream, upstream_port = start_upstream(work, config.c8_gap_ms)
@@ -400,6 +402,8 @@ def main() -> int:
             gateway.stop()
         if tracing:
             trace_text = trace_stages(stack, work, upstream_port, config)
+        if os.environ.get("BENCH_BARE", "0") not in ("", "0"):
+            bare_text = bare_share.bench_bare(stack, work, upstream_port, upstream.pid, config)
         if os.environ.get("BENCH_INSTRUCTIONS", "1") not in ("", "0"):
             say("counting instructions per request and per stream under callgrind")
             counted = instructions.bench_instructions(stack, work, upstream_port, config)
@@ -414,6 +418,8 @@ def main() -> int:
         report += f"\nWhere the gateway worker's CPU went (py-spy):\n\n```\n{profile_text}\n```\n"
     if trace_text:
         report += f"\n{trace_text}\n"
+    if bare_text:
+        report += f"\n{bare_text}"
     if stalls_text:
         report += f"\n{stalls_text}\n"
     print(report)
