@@ -85,13 +85,13 @@ class Translation:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """One attempt's request to the upstream, and what its answer needs."""
 
     url: str
     headers: list[tuple[bytes, bytes]]
-    body: bytes
+    body: bytes  # emptied once the answer streams (forward.py)
     upstream_dialect: str  # what the answer is written in: OPENAI or ANTHROPIC
     translation: Translation | None = None
     sent_model: str = ""  # the model name the upstream was asked for

@@ -322,6 +322,8 @@ async def _attempt(
                 first_byte.reading()
                 response = await transport.handle_async_request(outgoing)
                 opening = await _read_opening(response, request)
+            if opening.chunks is not None:
+                _let_sent_body_go(call, outgoing)
         except TimeoutError:
             return _timed_out(route, request, limits, timeouts.first_byte)
         except httpx.TimeoutException as exc:
@@ -342,6 +344,24 @@ async def _attempt(
                 await _close(response)
             except UPSTREAM_ERRORS:
                 pass  # the answer is over either way
+
+
+_NO_BODY = httpx.ByteStream(b"")
+
+
+def _let_sent_body_go(call: Call, sent: httpx.Request) -> None:
+    """Drops the relay's references to the body it sent upstream, once the answer streams.
+
+    A renamed model or a translated request is a second copy of the prompt beside the
+    client's own body (which the meter keeps for its estimate), held by the attempt and by
+    httpx's request (the answer keeps it) until a stream ends, minutes later: a long prompt
+    costs an open stream twice. Another channel's attempt plans its body afresh, and the
+    transport keeps what it still has to write.
+    """
+    call.body = b""
+    sent.stream = _NO_BODY
+    # httpx keeps the body it read as well, with no public way to drop it.
+    sent._content = b""
 
 
 @dataclass(slots=True)
