@@ -6,6 +6,7 @@ import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 import httpx
 
@@ -16,6 +17,8 @@ from tests.support.fake_upstream import FakeUpstream, Recorded, running_upstream
 from tests.support.live_gateway import Gateway
 
 PROMPT = "a long prompt, " * 200
+Seen = TypeVar("Seen")
+Opener = Callable[[], AbstractContextManager[httpx.Response]]
 
 
 def held_now() -> tuple[list[ParsedBody], list[Meter]]:
@@ -24,58 +27,6 @@ def held_now() -> tuple[list[ParsedBody], list[Meter]]:
     decoded = [o for o in objects if isinstance(o, ParsedBody) and PROMPT in str(o.payload)]
     meters = [o for o in objects if isinstance(o, Meter) and o.entry.stream]
     return decoded, meters
-
-
-def test_an_open_stream_lets_the_decoded_request_body_go(gateway: Gateway) -> None:
-    release = threading.Event()
-    with running_upstream(hold_stream=release) as held:
-        make_channel(held)
-        key = make_token().key
-        with gateway.stream_chat(
-            key, model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}], stream=True
-        ) as response:
-            lines = response.iter_lines()
-            first = next(line for line in lines if line.startswith("data:"))
-            # The upstream holds the stream open: the relay is between two chunks now.
-            decoded, meters = held_now()
-            release.set()
-            rest = list(lines)
-
-    assert first.startswith("data: {")
-    assert any("[DONE]" in line for line in rest)
-    assert decoded == []
-    [meter] = meters
-    assert meter.payload is None
-    assert PROMPT.encode() in meter.payload_bytes
-
-
-def test_a_translated_stream_lets_the_decoded_request_body_go_too(gateway: Gateway) -> None:
-    # Anthropic's Messages API through an OpenAI-compatible channel: translated both ways.
-    release = threading.Event()
-    with running_upstream(hold_stream=release) as held:
-        make_channel(held)
-        body = {
-            "model": "gpt-4o-mini",
-            "max_tokens": 100,
-            "messages": [{"role": "user", "content": PROMPT}],
-            "stream": True,
-        }
-        headers = {"x-api-key": make_token().key}
-        with httpx.stream(
-            "POST", gateway.v1 + "/messages", headers=headers, json=body, timeout=30
-        ) as response:
-            lines = response.iter_lines()
-            first = next(line for line in lines if line.startswith("event:"))
-            decoded, meters = held_now()
-            release.set()
-            rest = list(lines)
-
-    assert first == "event: message_start"
-    assert "event: message_stop" in rest
-    assert decoded == []
-    [meter] = meters
-    assert meter.payload is None
-    assert PROMPT.encode() in meter.payload_bytes
 
 
 def prompt_copies() -> int:
@@ -94,26 +45,74 @@ def prompt_copies() -> int:
     )
 
 
-def copies_while_open(
-    upstream: FakeUpstream, open_stream: Callable[[], AbstractContextManager[httpx.Response]]
-) -> int:
-    """Opens a stream the upstream holds after its first event, counts the prompt's copies
-    then, and lets the stream finish."""
+def while_held(
+    upstream: FakeUpstream, open_stream: Opener, look: Callable[[], Seen]
+) -> tuple[str, Seen, list[str]]:
+    """Opens a stream the upstream holds after its first event (the relay is between two
+    chunks then), looks, and lets it finish: its first event's line, what `look` saw, and
+    the lines after."""
     release = upstream.hold_stream = threading.Event()
     with open_stream() as response:
         lines = response.iter_lines()
-        next(line for line in lines if line.startswith(("data:", "event:")))
-        copies = prompt_copies()
+        first = next(line for line in lines if line.startswith(("data:", "event:")))
+        seen = look()
         release.set()
         rest = list(lines)
-    assert rest, "the stream did not go on once released"
-    return copies
+    return first, seen, rest
 
 
-def _chat(gateway: Gateway, key: str, model: str) -> AbstractContextManager[httpx.Response]:
-    return gateway.stream_chat(
+def chat(gateway: Gateway, key: str, model: str = "gpt-4o-mini") -> Opener:
+    return lambda: gateway.stream_chat(
         key, model=model, messages=[{"role": "user", "content": PROMPT}], stream=True
     )
+
+
+def messages(gateway: Gateway, key: str) -> Opener:
+    """Anthropic's Messages API through an OpenAI-compatible channel: translated both ways."""
+
+    @contextmanager
+    def opened() -> Iterator[httpx.Response]:
+        body = {
+            "model": "gpt-4o-mini",
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": PROMPT}],
+            "stream": True,
+        }
+        headers = {"x-api-key": key}
+        with httpx.stream(
+            "POST", gateway.v1 + "/messages", headers=headers, json=body, timeout=30
+        ) as response:
+            yield response
+
+    return opened
+
+
+def test_an_open_stream_lets_the_decoded_request_body_go(gateway: Gateway) -> None:
+    with running_upstream() as upstream:
+        make_channel(upstream)
+        key = make_token().key
+        first, (decoded, meters), rest = while_held(upstream, chat(gateway, key), held_now)
+
+    assert first.startswith("data: {")
+    assert any("[DONE]" in line for line in rest)
+    assert decoded == []
+    [meter] = meters
+    assert meter.payload is None
+    assert PROMPT.encode() in meter.payload_bytes
+
+
+def test_a_translated_stream_lets_the_decoded_request_body_go_too(gateway: Gateway) -> None:
+    with running_upstream() as upstream:
+        make_channel(upstream)
+        key = make_token().key
+        first, (decoded, meters), rest = while_held(upstream, messages(gateway, key), held_now)
+
+    assert first == "event: message_start"
+    assert "event: message_stop" in rest
+    assert decoded == []
+    [meter] = meters
+    assert meter.payload is None
+    assert PROMPT.encode() in meter.payload_bytes
 
 
 def test_a_stream_under_a_mapped_model_holds_the_prompt_no_more_often(gateway: Gateway) -> None:
@@ -122,10 +121,11 @@ def test_a_stream_under_a_mapped_model_holds_the_prompt_no_more_often(gateway: G
     with running_upstream() as upstream:
         make_channel(upstream, models=["gpt-4o-mini", "fast"], model_mapping={"fast": "gpt-4o"})
         key = make_token().key
-        plain = copies_while_open(upstream, lambda: _chat(gateway, key, "gpt-4o-mini"))
-        mapped = copies_while_open(upstream, lambda: _chat(gateway, key, "fast"))
+        _, plain, plain_rest = while_held(upstream, chat(gateway, key), prompt_copies)
+        _, mapped, mapped_rest = while_held(upstream, chat(gateway, key, "fast"), prompt_copies)
 
     assert [request.json()["model"] for request in upstream.requests] == ["gpt-4o-mini", "gpt-4o"]
+    assert all(any("[DONE]" in line for line in rest) for rest in (plain_rest, mapped_rest))
     assert mapped == plain
 
 
@@ -133,22 +133,9 @@ def test_a_translated_stream_holds_the_prompt_no_more_often(gateway: Gateway) ->
     with running_upstream() as upstream:
         make_channel(upstream)
         key = make_token().key
-
-        def messages() -> Iterator[httpx.Response]:
-            body = {
-                "model": "gpt-4o-mini",
-                "max_tokens": 100,
-                "messages": [{"role": "user", "content": PROMPT}],
-                "stream": True,
-            }
-            headers = {"x-api-key": key}
-            with httpx.stream(
-                "POST", gateway.v1 + "/messages", headers=headers, json=body, timeout=30
-            ) as response:
-                yield response
-
-        plain = copies_while_open(upstream, lambda: _chat(gateway, key, "gpt-4o-mini"))
-        translated = copies_while_open(upstream, contextmanager(messages))
+        _, plain, _ = while_held(upstream, chat(gateway, key), prompt_copies)
+        _, translated, rest = while_held(upstream, messages(gateway, key), prompt_copies)
 
     assert [request.path for request in upstream.requests] == ["/v1/chat/completions"] * 2
+    assert "event: message_stop" in rest
     assert translated == plain
