@@ -67,15 +67,17 @@ def measure(targets: list[Contender], config: Config) -> Measured:
                 step(target, results[target.name])
         for target in relays:
             cpu_step(target, results[target.name])
-        measured.first.append({gap: _known(results, first_p50, gap) for gap in config.gaps})
-        measured.cpu.append(_known(results, lambda one, _: cpu_per_stream(one.c8), 0.0))
+        # A target a figure is missing for (a failed series) is left out of that round.
+        measured.first.append(
+            {
+                gap: {n: p for n, one in results.items() if (p := first_p50(one, gap)) is not None}
+                for gap in config.gaps
+            }
+        )
+        measured.cpu.append(
+            {n: cpu for n, one in results.items() if (cpu := cpu_per_stream(one.c8)) is not None}
+        )
     return measured
-
-
-def _known(
-    results: dict[str, Target], figure: Callable[[Target, float], float | None], gap: float
-) -> dict[str, float]:
-    return {name: value for name, one in results.items() if (value := figure(one, gap)) is not None}
 
 
 def bench_bare(
