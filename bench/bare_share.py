@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 DIRECT = "direct"
 FLOOR = "floor"
 # Every target but the upstream itself, in the order of the table's rows.
-RELAYS = (
+ROWS = (
     (FLOOR, "the floor (aiohttp's server and client)"),
     ("bare-httpx", "bare relay on Tollgate's stack (uvicorn; httpx over httpx-aiohttp)"),
     ("bare-aiohttp", "bare relay on uvicorn and aiohttp's client"),
@@ -169,7 +169,7 @@ def render(measured: Measured) -> str:
         + " | CPU per stream, c=8 |",
         "|---|" + "---:|" * (len(pauses) + 1),
     ]
-    for name, label in RELAYS:
+    for name, label in ROWS:
         cells = []
         for gap in measured.gaps:
             added = [_added(first[gap], name) for first in measured.first]

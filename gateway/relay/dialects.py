@@ -91,7 +91,7 @@ class Call:
 
     url: str
     headers: list[tuple[bytes, bytes]]
-    body: bytes  # emptied once the answer streams (forward.py)
+    body: bytes  # emptied once the answer streams (forward.py, _let_bodies_go)
     upstream_dialect: str  # what the answer is written in: OPENAI or ANTHROPIC
     translation: Translation | None = None
     sent_model: str = ""  # the model name the upstream was asked for

@@ -323,7 +323,7 @@ async def _attempt(
                 response = await transport.handle_async_request(outgoing)
                 opening = await _read_opening(response, request)
             if opening.chunks is not None:
-                _let_sent_body_go(call, outgoing)
+                _let_bodies_go(request, call, outgoing)
         except TimeoutError:
             return _timed_out(route, request, limits, timeouts.first_byte)
         except httpx.TimeoutException as exc:
@@ -349,15 +349,18 @@ async def _attempt(
 _NO_BODY = httpx.ByteStream(b"")
 
 
-def _let_sent_body_go(call: Call, sent: httpx.Request) -> None:
-    """Drops the relay's references to the body it sent upstream, once the answer streams.
+def _let_bodies_go(request: Forward, call: Call, sent: httpx.Request) -> None:
+    """Once the answer streams, drops what only another channel's attempt would need.
 
-    A renamed model or a translated request is a second copy of the prompt beside the
-    client's own body (which the meter keeps for its estimate), held by the attempt and by
-    httpx's request (the answer keeps it) until a stream ends, minutes later: a long prompt
-    costs an open stream twice. Another channel's attempt plans its body afresh, and the
-    transport keeps what it still has to write.
+    No other channel will be tried now, and a stream stays open for minutes while thousands
+    do. The decoded request body goes (the meter keeps the bytes, to estimate the prompt
+    should the upstream report no usage). So does the body sent upstream: a renamed model or
+    a translated request is a second copy of the prompt, held by the attempt and by httpx's
+    request (the answer keeps it). The transport keeps what it still has to write.
     """
+    if request.meter is not None:
+        request.meter.keep_payload_as_bytes(request.body)
+    request.parsed = RELEASED_BODY
     call.body = b""
     sent.stream = _NO_BODY
     # httpx keeps the body it read as well, with no public way to drop it.
@@ -558,10 +561,6 @@ async def _answer(
     headers.append((b"x-request-id", request.request_id.encode()))
     renamed = sent_model != request.model
     if opening.chunks is not None:  # a stream or chunks: relayed while still arriving
-        # No other channel will be tried now: the decoded body can go for the whole stream.
-        if meter is not None:
-            meter.keep_payload_as_bytes(request.body)
-        request.parsed = RELEASED_BODY
         watch = Watch(route, request.request_id, timeouts.stream_idle, deadline)
         if opening.kind == "stream":
             tap = None

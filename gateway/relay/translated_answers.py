@@ -17,7 +17,6 @@ import httpx
 import orjson
 
 from core.errors import scrub_bytes
-from gateway.relay.bodies import RELEASED_BODY
 from gateway.relay.dialects import ANTHROPIC, Call, StreamTranslator, answer_usage
 from gateway.relay.model_rename import rename_model
 from gateway.relay.request import Forward
@@ -135,10 +134,6 @@ async def _stream(
     meter = request.meter
     if meter is not None:
         meter.entry.channel_id, meter.answer_status = watch.route.channel_id, status
-        # No other channel will be tried now: the decoded body can go for the whole stream,
-        # as a stream passed through lets it go (forward.py).
-        meter.keep_payload_as_bytes(request.body)
-    request.parsed = RELEASED_BODY
     translation = call.translation
     translator: StreamTranslator = (
         translation.stream()
